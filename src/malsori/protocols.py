@@ -83,7 +83,8 @@ class TextTranslator(Protocol):
 class Synthesizer(Protocol):
     name: str
 
-    def languages(self) -> set[str]: ...
+    def voice_languages(self) -> set[str]:
+        """Languages it speaks (named apart from Recognizer.languages: one engine may be both)."""
 
     def synthesize(self, text: str, language: str, voice: str | None = None) -> Audio: ...
 

@@ -53,7 +53,7 @@ class EspeakSynthesizer:
         self.pitch = pitch
         self.timeout = timeout
 
-    def languages(self) -> set[str]:
+    def voice_languages(self) -> set[str]:
         return {code for code in LANGUAGES if espeak_voice(code)}
 
     def synthesize(self, text: str, language: str, voice: str | None = None) -> Audio:

@@ -29,7 +29,7 @@ class PiperSynthesizer:
         self._voice = None
         self._lock = threading.Lock()
 
-    def languages(self) -> set[str]:
+    def voice_languages(self) -> set[str]:
         return {self._language}
 
     @property

@@ -1,0 +1,250 @@
+"""The `malsori` command line. Heavy modules are imported inside commands so --help stays fast."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="malsori: offline speech translation and speech AI on a CPU.")
+models_app = typer.Typer(no_args_is_help=True, help="The model catalog: list, inspect, import, verify.")
+app.add_typer(models_app, name="models")
+
+
+def _fail(exc) -> None:
+    """One line on stderr and the error's exit code: what users see for every known failure."""
+    typer.echo(f"malsori: error: {exc}", err=True)
+    raise typer.Exit(getattr(exc, "exit_code", 1))
+
+
+def _progress_bar(quiet: bool):
+    if quiet:
+        return None, None, None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn(), transient=True, console=__import__("rich.console").console.Console(stderr=True))
+    task_id = {}
+
+    def on_start(total: int):
+        bar.start()
+        task_id["id"] = bar.add_task("translating", total=total)
+
+    def update(done: int, total: int):
+        bar.update(task_id["id"], completed=done, total=total)
+
+    return bar, on_start, update
+
+
+@app.command()
+def translate(
+    input: str = typer.Argument(..., help="Audio file (wav, flac, ogg, opus, mp3, m4a) or, for t2*, the text"),
+    task: str = typer.Option("s2st", "--task", "-t", help="s2st, s2tt, t2st, t2tt or asr"),
+    tgt: str = typer.Option(..., "--tgt", help="target language (ISO 639-3 like Seamless, or 639-1)"),
+    src: Optional[str] = typer.Option(None, "--src", help="source language; omitted: detected"),
+    output: Optional[str] = typer.Option(None, "--output", "-o", help="OUT.wav for speech, a text file or - for text"),
+    text_file: Optional[Path] = typer.Option(None, "--text-file", help="read the input text from a file"),
+    fmt: str = typer.Option("txt", "--format", "-f", help="text output format: txt, srt, vtt, json"),
+    model: Optional[str] = typer.Option(None, "--model", help="speech model id, e.g. whisper-base, vosk-ko, seamless-m4t-v2"),
+    model_dir: Optional[Path] = typer.Option(None, "--model-dir", help="load --model from this directory"),
+    mt_model: Optional[str] = typer.Option(None, "--mt-model", help="text translation model id, e.g. nllb-200"),
+    resume: bool = typer.Option(True, "--resume/--restart", help="reuse windows finished by an interrupted run"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar or summary"),
+):
+    """Translate speech or text, like Seamless's m4t_predict."""
+    from malsori.errors import MalsoriError
+
+    try:
+        from malsori.pipelines.formats import FORMATS
+        from malsori.pipelines.job import run_job
+
+        if fmt not in FORMATS:
+            raise MalsoriError(f"unknown --format {fmt!r}: choose one of {', '.join(FORMATS)}")
+        if text_file is not None:
+            if not text_file.is_file():
+                raise MalsoriError(f"{text_file}: no such file")
+            input = text_file.read_text(encoding="utf-8")
+        translator = _translator(model, model_dir, mt_model)
+        bar, on_start, update = _progress_bar(quiet)
+        try:
+            job = run_job(translator, input, task, tgt, src, output, fmt, resume, update, on_start)
+        finally:
+            if bar is not None:
+                bar.stop()
+    except MalsoriError as exc:
+        _fail(exc)
+    result = job.result
+    if output in (None, "-") and job.audio_path is None:
+        from malsori.pipelines.formats import render
+
+        sys.stdout.write(render(result, fmt))
+    if not quiet:
+        err = lambda line: typer.echo(line, err=True)  # noqa: E731 - the summary goes to stderr
+        err(f"languages: {result.src_lang} -> {result.tgt_lang}  route: {_route_line(result.route)}")
+        if result.source_text and result.task != "asr":
+            err(f"source: {result.source_text}")
+        if job.audio_path is not None or job.text_path is not None:
+            err(f"{'transcript' if result.task == 'asr' else 'translation'}: {result.text}")
+        for path in (job.audio_path, job.sidecar_path, job.text_path):
+            if path is not None:
+                err(f"wrote {path}")
+
+
+def _route_line(route: dict) -> str:
+    parts = [route.get("end_to_end")] if route.get("end_to_end") else []
+    if route.get("asr"):
+        parts.append(route["asr"] + (f" (-> {route['asr_translates_to']})" if route.get("asr_translates_to") else ""))
+    parts += route.get("mt") or []
+    if route.get("tts"):
+        parts.append(route["tts"])
+    return " -> ".join(parts)
+
+
+def _translator(model: str | None, model_dir: Path | None, mt_model: str | None):
+    from malsori.pipelines.engines import build_engine
+    from malsori.pipelines.translate import Translator
+
+    recognizers = translators = synthesizers = None
+    if model is not None:
+        engine = build_engine(model, model_dir)
+        recognizers = [engine]
+        if hasattr(engine, "voice_languages"):  # one model for every stage (SeamlessM4T v2)
+            synthesizers = [engine]
+            translators = [engine]
+    elif model_dir is not None:
+        from malsori.errors import MalsoriError
+
+        raise MalsoriError("--model-dir needs --model to say which kind of model it holds")
+    if mt_model is not None:
+        translators = [build_engine(mt_model)] + list(translators or [])
+    return Translator(recognizers, translators, synthesizers)
+
+
+@app.command()
+def languages():
+    """The task x language matrix that the installed models support."""
+    from malsori.pipelines.support import support_matrix
+
+    from rich.console import Console
+    from rich.table import Table
+
+    rows = support_matrix()
+    table = Table(title="What the installed models can do (ISO 639-3)")
+    for col in ("language", "code", "asr", "s2tt -> eng", "t2tt", "speech out"):
+        table.add_column(col)
+    for row in rows:
+        table.add_row(row["name"], row["code"], row["asr"], row["s2tt_eng"], row["t2tt"], row["tts"])
+    Console().print(table)
+
+
+@models_app.command("list")
+def models_list():
+    """Every catalog model and whether it is available here."""
+    from malsori.models.catalog import CATALOG, is_available
+
+    for card in CATALOG.values():
+        mark = "available" if is_available(card.id) else "missing  "
+        typer.echo(f"{card.id:18} {mark} {','.join(card.tasks):22} {card.description}")
+
+
+@models_app.command("info")
+def models_info(model_id: str):
+    """A model's card: tasks, languages, source, licence, files and where they are."""
+    from malsori.errors import MalsoriError
+    from malsori.models.catalog import get_card, resolve
+
+    try:
+        card = get_card(model_id)
+    except MalsoriError as exc:
+        _fail(exc)
+    typer.echo(f"id:          {card.id}\ntasks:       {', '.join(card.tasks)}\nbackend:     {card.backend}")
+    langs = "any the model knows" if card.languages is None else ", ".join(sorted(card.languages))
+    typer.echo(f"languages:   {langs}\nsource:      {card.source}\nlicence:     {card.licence}")
+    typer.echo(f"description: {card.description}")
+    try:
+        typer.echo(f"location:    {resolve(card.id)}")
+    except MalsoriError as exc:
+        typer.echo(f"location:    not available ({exc})")
+    for rel, sha in card.files.items():
+        typer.echo(f"file:        {rel}  sha256 {sha}")
+
+
+@models_app.command("import")
+def models_import(path: Path, model_id: Optional[str] = typer.Option(None, "--id"),
+                  link: bool = typer.Option(False, "--link", help="symlink the files instead of copying")):
+    """Bring a local model directory (SeamlessM4T v2, Whisper or NLLB) into MALSORI_HOME."""
+    from malsori.errors import MalsoriError
+    from malsori.models.catalog import import_model
+
+    try:
+        mid, dest = import_model(path, model_id, link)
+    except MalsoriError as exc:
+        _fail(exc)
+    typer.echo(f"imported {mid} into {dest}")
+
+
+@models_app.command("verify")
+def models_verify(model_id: Optional[str] = typer.Argument(None)):
+    """Check the sha256 of every available model's files (or one model's)."""
+    from malsori.errors import MalsoriError
+    from malsori.models.catalog import CATALOG, is_available, verify
+
+    ids = [model_id] if model_id else [m for m in CATALOG if is_available(m)]
+    problems = []
+    for mid in ids:
+        try:
+            found = verify(mid)
+        except MalsoriError as exc:
+            found = [str(exc)]
+        problems += found
+        typer.echo(f"{mid:18} {'ok' if not found else 'FAILED'}")
+    for line in problems:
+        typer.echo(f"malsori: error: {line}", err=True)
+    if problems:
+        raise typer.Exit(5)
+
+
+@app.command("eval")
+def evaluate(
+    manifest: Path = typer.Argument(..., help="TSV with columns path, lang, text (and ref_translation)"),
+    task: str = typer.Option("asr", "--task", help="asr, s2tt or s2st"),
+    tgt: Optional[str] = typer.Option(None, "--tgt", help="target language for s2tt/s2st"),
+    model: Optional[str] = typer.Option(None, "--model"),
+    limit: int = typer.Option(0, "--limit", help="score only the first N rows"),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="write per-utterance results as JSON"),
+):
+    """Score a manifest: WER/CER for ASR; BLEU, chrF and ASR-BLEU for translation."""
+    from malsori.errors import MalsoriError
+
+    try:
+        from malsori.eval.run import evaluate_manifest
+
+        report = evaluate_manifest(manifest, task, tgt, _translator(model, None, None), limit=limit, output=output)
+    except MalsoriError as exc:
+        _fail(exc)
+    for key, value in report["summary"].items():
+        typer.echo(f"{key:>16}: {value}")
+
+
+@app.command()
+def demo(output: Path = typer.Option(Path("out/demo_es.wav"), "-o", "--output")):
+    """Speak an English sentence with the bundled voice, then translate it into Spanish speech."""
+    from malsori.errors import MalsoriError
+
+    try:
+        from malsori.demo import run_demo
+
+        run_demo(output)
+    except MalsoriError as exc:
+        _fail(exc)
+
+
+def main():
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,40 @@
+"""Transcript and translation text outputs: plain text, SRT, WebVTT, JSON."""
+
+from __future__ import annotations
+
+import json
+
+FORMATS = ("txt", "srt", "vtt", "json")
+
+
+def _timestamp(seconds: float, sep: str) -> str:
+    ms = int(round(max(0.0, seconds) * 1000))
+    h, ms = divmod(ms, 3_600_000)
+    m, ms = divmod(ms, 60_000)
+    s, ms = divmod(ms, 1000)
+    return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
+
+
+def _cues(segments):
+    """(start, end, text) for every segment; text input has no times, so cues follow each other."""
+    clock = 0.0
+    for seg in segments:
+        start = seg.start if seg.start is not None else clock
+        end = seg.end if seg.end is not None else start + max(1.0, 0.06 * len(seg.target_text))
+        clock = end
+        yield start, end, seg.target_text
+
+
+def render(result, fmt: str) -> str:
+    if fmt == "txt":
+        return "\n".join(s.target_text for s in result.segments if s.target_text) + "\n"
+    if fmt == "json":
+        return json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n"
+    if fmt == "srt":
+        blocks = [f"{i}\n{_timestamp(a, ',')} --> {_timestamp(b, ',')}\n{t}\n"
+                  for i, (a, b, t) in enumerate(_cues(result.segments), 1)]
+        return "\n".join(blocks)
+    if fmt == "vtt":
+        blocks = [f"{_timestamp(a, '.')} --> {_timestamp(b, '.')}\n{t}\n" for a, b, t in _cues(result.segments)]
+        return "WEBVTT\n\n" + "\n".join(blocks)
+    raise ValueError(f"unknown format {fmt!r}")
