@@ -225,8 +225,8 @@ class Translator:
             return []
         targets = source_texts
         lang = route.asr_target or src
-        for engine in route.translators:
-            out_lang = tgt if engine is route.translators[-1] else route.pivot
+        for step, engine in enumerate(route.translators):
+            out_lang = tgt if step == len(route.translators) - 1 else route.pivot
             targets = self._timed(timings, "mt", engine.translate, targets, lang, out_lang)
             lang = out_lang
         results = []

@@ -1,0 +1,127 @@
+"""Tiny randomly initialised models, saved in the same layout as the real ones, so that tests load
+them through the engines' own code paths. They run in seconds and say nothing about quality."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+# Seamless: a few text languages, a subset of them spoken. amh is text-only in the real model;
+# zlm is Seamless's code for malsori's zsm (Malay).
+SEAMLESS_TEXT_LANGS = ("eng", "spa", "kor", "fra", "cmn", "zlm", "amh")
+SEAMLESS_SPEECH_LANGS = ("eng", "spa", "kor", "fra", "cmn")
+SEAMLESS_SPEAKERS = 2
+
+NLLB_LANGS = ("eng_Latn", "spa_Latn", "kor_Hang")
+
+_SENTENCES = [
+    "Hello, how are you today?", "The weather is nice and warm.", "I would like a cup of coffee.",
+    "Hola, como estas hoy?", "El tiempo es bueno y calido.", "Quiero una taza de cafe.",
+    "안녕하세요, 오늘 어떠세요?", "커피 한 잔 주세요.",
+]
+
+
+def build_tiny_seamless(path: Path) -> Path:
+    """A SeamlessM4Tv2Model of about 100k parameters plus its processor, saved to ``path``."""
+    import torch
+    from transformers import (SeamlessM4TFeatureExtractor, SeamlessM4TProcessor, SeamlessM4TTokenizer,
+                              SeamlessM4Tv2Config, SeamlessM4Tv2Model)
+
+    specials = ["<pad>", "<unk>", "<s>", "</s>"]  # the ids SeamlessM4T's config expects: 0..3
+    # Single characters and no merges: every ASCII word tokenises, nothing to train.
+    chars = list("▁abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,!?'")
+    lang_tokens = [f"__{code}__" for code in SEAMLESS_TEXT_LANGS]
+    vocab = {token: i for i, token in enumerate(specials + chars + lang_tokens)}
+    tokenizer = SeamlessM4TTokenizer(vocab=vocab, merges=[], additional_special_tokens=lang_tokens)
+    processor = SeamlessM4TProcessor(feature_extractor=SeamlessM4TFeatureExtractor(), tokenizer=tokenizer)
+
+    units = 32
+    config = SeamlessM4Tv2Config(
+        vocab_size=len(vocab), char_vocab_size=len(chars) + len(specials), hidden_size=16,
+        max_position_embeddings=128, t2u_max_position_embeddings=128,
+        encoder_layers=1, encoder_ffn_dim=32, encoder_attention_heads=2,
+        decoder_layers=1, decoder_ffn_dim=32, decoder_attention_heads=2,
+        speech_encoder_layers=1, speech_encoder_attention_heads=2, speech_encoder_intermediate_size=32,
+        conv_depthwise_kernel_size=3, num_adapter_layers=1,
+        t2u_encoder_layers=1, t2u_encoder_ffn_dim=32, t2u_encoder_attention_heads=2,
+        t2u_decoder_layers=1, t2u_decoder_ffn_dim=32, t2u_decoder_attention_heads=2,
+        t2u_variance_predictor_embed_dim=16, t2u_variance_predictor_hidden_dim=16,
+        # The vocoder's upsampler halves its channels per stage: fewer than 32 reach zero.
+        upsample_initial_channel=32, unit_embed_dim=16, lang_embed_dim=8, spkr_embed_dim=8,
+        # With no offset the unit ids index the vocoder directly, so the two vocabularies match.
+        t2u_vocab_size=units, unit_hifi_gan_vocab_size=units, vocoder_offset=0,
+        vocoder_num_langs=len(SEAMLESS_SPEECH_LANGS), vocoder_num_spkrs=SEAMLESS_SPEAKERS,
+    )
+    torch.manual_seed(0)
+    model = SeamlessM4Tv2Model(config).eval()
+    generation = model.generation_config
+    generation.text_decoder_lang_to_code_id = {code: vocab[f"__{code}__"] for code in SEAMLESS_TEXT_LANGS}
+    generation.t2u_lang_code_to_id = {code: units - 1 - i for i, code in enumerate(SEAMLESS_SPEECH_LANGS)}
+    generation.vocoder_lang_code_to_id = {code: i for i, code in enumerate(SEAMLESS_SPEECH_LANGS)}
+    generation.id_to_text = {str(i): token for token, i in vocab.items()}
+    generation.char_to_id = {ch: i + len(specials) for i, ch in enumerate(chars)}
+    # Otherwise from_pretrained rebuilds the generation config from config.json and drops the tables.
+    generation._from_model_config = False
+    path.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(path)
+    processor.save_pretrained(path)
+    return path
+
+
+def _train_sentencepiece(vocab_size: int = 80) -> bytes:
+    import sentencepiece
+
+    model = io.BytesIO()
+    sentencepiece.SentencePieceTrainer.train(
+        sentence_iterator=iter(_SENTENCES), model_writer=model, model_type="bpe", vocab_size=vocab_size,
+        character_coverage=1.0, unk_id=0, bos_id=1, eos_id=2, pad_id=-1, minloglevel=2,
+    )
+    return model.getvalue()
+
+
+def build_tiny_nllb(path: Path, favour_token: str | None = None) -> Path:
+    """A tiny M2M100 (NLLB's architecture) converted to CTranslate2 in ``path / "ct2"``, laid out as
+    ``ct2-transformers-converter --copy_files sentencepiece.bpe.model`` leaves a real NLLB.
+
+    ``favour_token`` rigs the decoder so that it emits that token at every step: its final layer
+    norm outputs a constant vector, and only that token's output embedding points along it.
+    """
+    import sentencepiece
+    import torch
+    from ctranslate2.converters import TransformersConverter
+    from transformers import M2M100Config, M2M100ForConditionalGeneration, NllbTokenizer
+
+    spm_bytes = _train_sentencepiece()
+    spm = sentencepiece.SentencePieceProcessor(model_proto=spm_bytes)
+    # NLLB's fairseq order: four specials, the sentencepiece pieces, language codes, <mask>.
+    vocab = {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3}
+    for i in range(spm.get_piece_size()):
+        vocab.setdefault(spm.id_to_piece(i), len(vocab))
+    for token in (*NLLB_LANGS, "<mask>"):
+        vocab[token] = len(vocab)
+    # The converter only reads the vocabulary from the tokenizer; sentencepiece does the tokenising.
+    tokenizer = NllbTokenizer(vocab=vocab, merges=[], additional_special_tokens=list(NLLB_LANGS))
+
+    config = M2M100Config(
+        vocab_size=len(vocab), d_model=16, encoder_layers=1, decoder_layers=1, encoder_attention_heads=2,
+        decoder_attention_heads=2, encoder_ffn_dim=32, decoder_ffn_dim=32, max_position_embeddings=64,
+        bos_token_id=0, pad_token_id=1, eos_token_id=2, decoder_start_token_id=2, scale_embedding=True,
+    )
+    torch.manual_seed(0)
+    model = M2M100ForConditionalGeneration(config).eval()
+    if favour_token is not None:
+        with torch.no_grad():
+            direction = torch.randn(config.d_model)
+            norm = model.model.decoder.layer_norm
+            norm.weight.zero_()
+            norm.bias.copy_(direction)
+            head = model.get_output_embeddings().weight
+            head.mul_(0.01)
+            head[vocab[favour_token]] = direction * 10
+    hf_dir, ct2_dir = path / "hf", path / "ct2"
+    hf_dir.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(hf_dir)
+    tokenizer.save_pretrained(hf_dir)
+    (hf_dir / "sentencepiece.bpe.model").write_bytes(spm_bytes)
+    TransformersConverter(str(hf_dir), copy_files=["sentencepiece.bpe.model"]).convert(str(ct2_dir), force=True)
+    return ct2_dir
