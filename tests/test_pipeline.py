@@ -26,7 +26,7 @@ def test_s2st_cascade_keeps_segment_times_and_places_output_at_source_time():
     assert [s.source_text for s in result.segments] == ["word1", "word2", "word3"]
     assert [s.target_text for s in result.segments] == ["WORD1@spa", "WORD2@spa", "WORD3@spa"]
     first, second, third = result.segments
-    assert first.start == pytest.approx(0.5, abs=0.02) and third.start == pytest.approx(5.0, abs=0.02)
+    assert 0.2 <= first.start <= 0.5 and 4.0 <= third.start <= 5.0  # windows widen into pauses
     # outputs never overlap and never start before their source
     for seg in result.segments:
         assert seg.out_start >= seg.start - 0.011 and seg.out_end > seg.out_start

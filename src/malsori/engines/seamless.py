@@ -21,7 +21,7 @@ from malsori.protocols import Segment, Transcript
 SAMPLE_RATE = 16_000
 INSTALL_HINT = "pip install 'malsori[seamless]'"
 
-# Languages SeamlessM4T v2 large reads and writes as text, in its own codes: the ``__xxx__`` tokens
+# The 98 codes SeamlessM4T v2 large reads and writes as text: the ``__xxx__`` tokens
 # of its tokenizer and the keys of generation_config.text_decoder_lang_to_code_id.
 TEXT_CODES = frozenset("""
     afr amh arb ary arz asm azj bel ben bos bul cat ceb ces ckb cmn cmn_Hant cym dan deu ell eng est
@@ -117,12 +117,12 @@ class SeamlessEngine:
         self._run_lock = threading.RLock()
 
     # --- what it covers ----------------------------------------------------------------------
-    def languages(self) -> set[str] | None:
-        """Recognizer: None, the speech encoder takes any language (the decoder writes 96)."""
-        return None
+    def languages(self) -> set[str]:
+        """Recognizer: the languages whose text its decoder writes (so routing never sends it others)."""
+        return self.text_languages()
 
-    def translation_targets(self) -> set[str] | None:
-        return None
+    def translation_targets(self) -> set[str]:
+        return self.text_languages()
 
     def text_languages(self) -> set[str]:
         return {to_malsori(code) for code in TEXT_CODES}
@@ -180,7 +180,7 @@ class SeamlessEngine:
         inputs = processor(audio=samples, sampling_rate=SAMPLE_RATE, return_tensors="pt")
         return {key: value.to(self.device) for key, value in inputs.items()}
 
-    def _text_inputs(self, processor, model, texts: list[str], src: str) -> dict:
+    def _text_inputs(self, processor, texts: list[str], src: str) -> dict:
         token = f"__{src}__"
         if processor.tokenizer.convert_tokens_to_ids(token) == processor.tokenizer.unk_token_id:
             raise LanguageError(f"{self.model_id}: the tokenizer in {self._path} has no {token} token")
@@ -244,7 +244,7 @@ class SeamlessEngine:
         with self._run_lock:
             for start in range(0, len(todo), self.batch_size):
                 batch = todo[start:start + self.batch_size]
-                inputs = self._text_inputs(processor, model, [" ".join(texts[i].split()) for i in batch], src_code)
+                inputs = self._text_inputs(processor, [" ".join(texts[i].split()) for i in batch], src_code)
                 for i, out in zip(batch, self._generate_text(model, processor, inputs, tgt_code)):
                     results[i] = out
         return results
@@ -258,7 +258,7 @@ class SeamlessEngine:
         model, processor = self._loaded()
         speaker = _speaker_id(voice, int(model.config.vocoder_num_spkrs))
         with self._run_lock:
-            inputs = self._text_inputs(processor, model, [" ".join(text.split())], code)
+            inputs = self._text_inputs(processor, [" ".join(text.split())], code)
             _, speech = self._generate_speech(model, processor, inputs, code, speaker)
         return speech
 
@@ -275,6 +275,7 @@ class SeamlessEngine:
         model, processor = self._loaded()
         speaker = _speaker_id(voice, int(model.config.vocoder_num_spkrs))
         with self._run_lock:
-            text, speech = self._generate_speech(model, processor, self._speech_inputs(processor, audio), code, speaker)
+            inputs = self._speech_inputs(processor, audio)
+            text, speech = self._generate_speech(model, processor, inputs, code, speaker)
         transcript = Transcript(to_malsori(code), [Segment(0.0, audio.duration, text)], None, "translate")
         return transcript, speech

@@ -25,7 +25,9 @@ def read_manifest(path: Path) -> list[dict]:
     if not rows or "path" not in rows[0] or "text" not in rows[0]:
         raise MalsoriError(f"{path}: a manifest needs a header with at least 'path' and 'text' columns")
     for row in rows:
-        row["path"] = str((path.parent / row["path"]).resolve())
+        # Paths are relative to the manifest, or to its parent folder (shared/data's layout).
+        candidates = [path.parent / row["path"], path.parent.parent / row["path"]]
+        row["path"] = str(next((c for c in candidates if c.exists()), candidates[0]).resolve())
     return rows
 
 

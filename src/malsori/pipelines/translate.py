@@ -178,7 +178,11 @@ class Translator:
         regions = self.speech_regions(request)
         if not regions:
             raise AudioError("no speech found in the input audio")
-        return [(r.start, r.end, None) for r in merge_regions(regions, self.max_window_s, max_gap=3.0)]
+        duration = request.audio.duration
+        if duration <= self.max_window_s:  # one window, exactly what the bare recogniser would see
+            return [(0.0, duration, None)]
+        windows = merge_regions(regions, self.max_window_s, max_gap=3.0)
+        return [(a, b, None) for a, b in widen_into_pauses(windows, duration)]
 
     # --- the work ----------------------------------------------------------------------------
     def iter_windows(self, request: Request, route: Route, units: list | None = None,
@@ -265,6 +269,18 @@ class Translator:
         audio = timeline.audio() if request.task in ("s2st", "t2st") else None
         return TranslationResult(request.task, request.src, request.tgt, segments, audio,
                                  route.describe(), timings, errors)
+
+
+def widen_into_pauses(windows, duration: float, most: float = 1.0) -> list[tuple[float, float]]:
+    """Move each window's edges into the neighbouring pauses (half way, at most ``most`` s) so
+    word onsets and releases the VAD trimmed are heard by the recogniser."""
+    out = []
+    for i, w in enumerate(windows):
+        before = windows[i - 1].end if i else 0.0
+        after = windows[i + 1].start if i + 1 < len(windows) else duration
+        out.append((max(before + (w.start - before) / 2, w.start - most),
+                    min(w.end + (after - w.end) / 2, w.end + most)))
+    return out
 
 
 class Timeline:
