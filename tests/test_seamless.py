@@ -219,3 +219,35 @@ def test_missing_transformers_names_the_extra(model_dir, monkeypatch):
         SeamlessEngine(model_dir=model_dir).translate(["Hello"], "eng", "spa")
     assert "malsori[seamless]" in str(exc.value)
     assert_one_line(exc)
+
+
+def test_cli_runs_every_task_through_the_imported_model(model_dir, english_wav, tmp_path):
+    """The user's path: `models import` a local SeamlessM4T v2 copy, then translate with it."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "MALSORI_HOME": str(tmp_path / "home")}
+    cli = [sys.executable, "-m", "malsori.cli"]
+    proc = subprocess.run(cli + ["models", "import", str(model_dir), "--link"], capture_output=True, text=True, env=env)
+    assert proc.returncode == 0 and "seamless-m4t-v2" in proc.stdout, proc.stderr
+    out = tmp_path / "out.wav"
+    proc = subprocess.run(cli + ["translate", str(english_wav), "--task", "s2st", "--src", "eng", "--tgt", "spa",
+                                 "--model", "seamless-m4t-v2", "-o", str(out), "-q"],
+                          capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr
+    sidecar = json.loads(out.with_suffix(".json").read_text())
+    assert sidecar["route"]["end_to_end"] == "seamless-m4t-v2" and sidecar["audio_duration"] > 0
+    for task, extra in (("s2tt", [str(english_wav), "--src", "eng"]), ("asr", [str(english_wav), "--src", "eng"]),
+                        ("t2tt", ["hello there", "--src", "eng"])):
+        proc = subprocess.run(cli + ["translate", *extra, "--task", task, "--tgt", "spa" if task != "asr" else "eng",
+                                     "--model", "seamless-m4t-v2", "-q"], capture_output=True, text=True, env=env)
+        assert proc.returncode == 0, (task, proc.stderr)
+    proc = subprocess.run(cli + ["translate", "hello there", "--task", "t2st", "--src", "eng", "--tgt", "kor",
+                                 "--model", "seamless-m4t-v2", "-o", str(tmp_path / "ko.wav"), "-q"],
+                          capture_output=True, text=True, env=env)
+    assert proc.returncode == 0 and (tmp_path / "ko.wav").stat().st_size > 44, proc.stderr
+    proc = subprocess.run(cli + ["translate", str(english_wav), "--task", "s2tt", "--tgt", "spa",
+                                 "--model", "seamless-m4t-v2", "-q"], capture_output=True, text=True, env=env)
+    assert proc.returncode == 4 and "--src" in proc.stderr
