@@ -65,7 +65,7 @@ def evaluate_manifest(manifest: Path, task: str, tgt: str | None, translator, li
         if task == "asr" or all(i["hyp"] for i in items):
             rate = metrics.error_rate([i["ref"] for i in items], [i["hyp"] for i in items], lang)
             summary[f"{name}_{lang}"] = round(100 * rate, 2)
-    with_refs = [i for i in results if i.get("ref_translation")]
+    with_refs = [i for i in results if i.get("ref_translation") and task != "asr"]
     if with_refs:
         refs, hyps = [i["ref_translation"] for i in with_refs], [i["translation"] for i in with_refs]
         summary["bleu"] = round(metrics.bleu(refs, hyps, tgt), 2)
