@@ -29,3 +29,9 @@ class OutputError(MalsoriError):
     """The output cannot be written."""
 
     exit_code = 6
+
+
+class Interrupted(MalsoriError):
+    """The user stopped a job (Ctrl-C); finished work was kept."""
+
+    exit_code = 130

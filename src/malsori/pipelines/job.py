@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from malsori.errors import MalsoriError, OutputError
+from malsori.errors import Interrupted, MalsoriError, OutputError
 from malsori.files import atomic_path, write_json, write_text
 from malsori.pipelines.checkpoint import Checkpoint, request_key
 from malsori.pipelines.formats import render
@@ -85,7 +85,7 @@ def run_job(translator: Translator, input, task: str, tgt: str, src: str | None,
                 progress(len(done) + len(errors), len(units))
     except KeyboardInterrupt:
         if checkpoint is not None and done:
-            raise MalsoriError(f"interrupted: {len(done)} of {len(units)} windows kept in {checkpoint.dir}; "
+            raise Interrupted(f"interrupted: {len(done)} of {len(units)} windows kept in {checkpoint.dir}; "
                                "run the same command again to resume") from None
         raise
     windows = [done[i] for i in sorted(done)]
