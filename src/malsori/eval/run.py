@@ -71,14 +71,21 @@ def evaluate_manifest(manifest: Path, task: str, tgt: str | None, translator, li
         summary["bleu"] = round(metrics.bleu(refs, hyps, tgt), 2)
         summary["chrf"] = round(metrics.chrf(refs, hyps), 2)
         if task == "s2st":
-            summary["asr_bleu"] = round(metrics.bleu(refs, [i["round_trip"] for i in with_refs], tgt), 2)
+            # Speech carries no case or punctuation: ASR-BLEU compares normalised text, as Seamless does.
+            summary["asr_bleu"] = round(metrics.bleu(_norm(refs, tgt), _norm([i["round_trip"] for i in with_refs], tgt),
+                                                     tgt), 2)
     if task == "s2st":
-        summary["round_trip_chrf"] = round(metrics.chrf([i["translation"] for i in results],
-                                                        [i["round_trip"] for i in results]), 2)
+        mt, heard = [i["translation"] for i in results], [i["round_trip"] for i in results]
+        summary["round_trip_chrf"] = round(metrics.chrf(_norm(mt, tgt), _norm(heard, tgt)), 2)
+        summary["round_trip_chrf_raw"] = round(metrics.chrf(mt, heard), 2)
     report = {"task": task, "tgt": tgt, "summary": summary, "items": results}
     if output is not None:
         write_json(output, report)
     return report
+
+
+def _norm(texts, lang):
+    return [metrics.normalize(t, lang) for t in texts]
 
 
 def _round_trip_recognizer(translator):
