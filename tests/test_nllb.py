@@ -122,3 +122,27 @@ def test_corrupt_model_is_a_model_error(model_dir, tmp_path):
     with pytest.raises(ModelError) as exc:
         NllbTranslator(model_dir=broken).translate(["Hello"], "eng", "spa")
     assert_one_line(exc)
+
+
+def test_cli_uses_an_imported_nllb_for_pairs_apertium_lacks(model_dir, tmp_path):
+    """`models import` a converted NLLB, then `--mt-model nllb-200` serves eng -> kor text."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "MALSORI_HOME": str(tmp_path / "home")}
+    cli = [sys.executable, "-m", "malsori.cli"]
+    proc = subprocess.run(cli + ["models", "import", str(model_dir)], capture_output=True, text=True, env=env)
+    assert proc.returncode == 0 and "nllb-200" in proc.stdout, proc.stderr
+    proc = subprocess.run(cli + ["translate", "Hello there. How are you?", "--task", "t2tt", "--src", "eng",
+                                 "--tgt", "kor", "--mt-model", "nllb-200", "--format", "json", "-q"],
+                          capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr
+    import json
+
+    result = json.loads(proc.stdout)
+    assert result["route"]["mt"] == ["nllb-200"] and len(result["segments"]) == 2
+    # Without the flag the default pool still finds the imported model.
+    proc = subprocess.run(cli + ["translate", "Hello", "--task", "t2tt", "--src", "eng", "--tgt", "kor",
+                                 "--format", "json", "-q"], capture_output=True, text=True, env=env)
+    assert proc.returncode == 0 and json.loads(proc.stdout)["route"]["mt"] == ["nllb-200"], proc.stderr
