@@ -104,7 +104,7 @@ def build_tiny_nllb(path: Path, favour_token: str | None = None) -> Path:
 
     config = M2M100Config(
         vocab_size=len(vocab), d_model=16, encoder_layers=1, decoder_layers=1, encoder_attention_heads=2,
-        decoder_attention_heads=2, encoder_ffn_dim=32, decoder_ffn_dim=32, max_position_embeddings=64,
+        decoder_attention_heads=2, encoder_ffn_dim=32, decoder_ffn_dim=32, max_position_embeddings=300,
         bos_token_id=0, pad_token_id=1, eos_token_id=2, decoder_start_token_id=2, scale_embedding=True,
     )
     torch.manual_seed(0)
