@@ -93,6 +93,51 @@ def translate(
                 err(f"wrote {path}")
 
 
+@app.command()
+def stream(
+    input: str = typer.Argument(..., help="audio file, played at real time unless --as-fast-as-possible"),
+    task: str = typer.Option("s2tt", "--task", "-t", help="asr, s2tt or s2st"),
+    tgt: str = typer.Option(..., "--tgt", help="target language"),
+    src: Optional[str] = typer.Option(None, "--src", help="spoken language (needed to start at once)"),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="write the translated speech (s2st)"),
+    log: Optional[Path] = typer.Option(None, "--log", help="latency log: units with emission times + summary"),
+    fast: bool = typer.Option(False, "--as-fast-as-possible", help="no real-time pacing (for evaluation)"),
+    chunk_ms: int = typer.Option(320, "--chunk-ms", help="input chunk size, as SeamlessStreaming"),
+    unit_words: int = typer.Option(5, "--unit-words", help="latency/quality knob: words per translated unit"),
+    model: Optional[str] = typer.Option(None, "--model"),
+    quiet: bool = typer.Option(False, "--quiet", "-q"),
+):
+    """Simultaneous translation of a stream: captions and speech while the speaker talks."""
+    from malsori.errors import MalsoriError
+
+    try:
+        from malsori.audio import load_audio
+        from malsori.pipelines.stream import StreamingTranslator, run_stream, write_outputs
+
+        if input == "mic":
+            raise MalsoriError("microphone input is not available in this build: stream a file, or use "
+                               "`malsori serve` (coming) from a browser")
+        audio = load_audio(input)
+        session = StreamingTranslator(_translator(model, None, None), task, tgt, src, unit_words=unit_words)
+
+        def show(ev):
+            if quiet or ev.kind in ("audio", "endpoint"):
+                return
+            style = {"partial": "[dim]", "commit": "[bold]", "translation": "[green]"}[ev.kind]
+            console.print(f"{ev.source_time:7.2f}s {ev.kind:11} {style}{ev.text}", highlight=False)
+
+        from rich.console import Console
+
+        console = Console(stderr=True)
+        run = run_stream(session, audio, chunk_s=chunk_ms / 1000, realtime=not fast, on_event=show)
+        write_outputs(run, output, log)
+    except MalsoriError as exc:
+        _fail(exc)
+    if not quiet:
+        typer.echo("latency (s, median over utterances): " + ", ".join(
+            f"{k} {v}" for k, v in run.summary.items() if v is not None), err=True)
+
+
 def _route_line(route: dict) -> str:
     parts = [route.get("end_to_end")] if route.get("end_to_end") else []
     if route.get("asr"):

@@ -1,0 +1,63 @@
+"""Simultaneous translation latency and quality on dev speech, against the offline path.
+
+    python benchmarks/stream_bench.py [--tasks asr,s2tt,s2st] [--unit-words 5] [--update-s 0.64]
+
+For each utterance: the stream runs as fast as possible with SimulEval's computation-aware clock;
+latency is the median over utterances of StartOffset, EndOffset, AL, LAAL (both with and without
+computation). Quality: WER (asr) or chrF (s2tt/s2st text) of the streamed output against the
+offline pipeline's output on the same files, and the offline pipeline's own figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+
+from common import require_data, utterances
+
+from malsori.audio import load_audio
+from malsori.eval.metrics import chrf, error_rate
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tasks", default="asr,s2tt,s2st")
+    parser.add_argument("--subset", action="append")
+    parser.add_argument("--unit-words", type=int, default=5)
+    parser.add_argument("--update-s", type=float, default=0.64)
+    args = parser.parse_args()
+    require_data()
+    from malsori import Translator
+    from malsori.pipelines.stream import StreamingTranslator, run_stream
+
+    translator = Translator()
+    rows = [r for s in (args.subset or ["speech/en/librispeech", "speech/en/fleurs"]) for r in utterances(s)]
+    audios = [load_audio(r["file"], 16000) for r in rows]
+    for task in args.tasks.split(","):
+        tgt = "eng" if task == "asr" else "spa"
+        streamed, offline, lat, rtfs = [], [], [], []
+        for audio in audios:
+            session = StreamingTranslator(translator, task, tgt, "eng", update_s=args.update_s,
+                                          unit_words=args.unit_words)
+            run = run_stream(session, audio)
+            kind = "commit" if task == "asr" else "translation"
+            streamed.append(" ".join(e.text for e in run.events if e.kind == kind))
+            offline.append(translator.predict(audio, task="asr" if task == "asr" else "s2tt", tgt_lang=tgt,
+                                              src_lang="eng").text)
+            lat += run.utterances
+            rtfs.append(run.compute_seconds / run.source_duration)
+        med = lambda key: statistics.median(u[key] for u in lat if u.get(key) is not None)  # noqa: E731
+        refs = [r["text"] for r in rows]
+        if task == "asr":
+            quality = (f"WER stream {100 * error_rate(refs, streamed, 'eng'):.1f}%  offline "
+                       f"{100 * error_rate(refs, offline, 'eng'):.1f}%")
+        else:
+            quality = f"chrF of stream vs offline translation {chrf(offline, streamed):.1f}"
+        print(f"{task:5} n={len(rows)} utterances={len(lat)}  AL {med('AL'):.2f} (CA {med('AL_CA'):.2f})  "
+              f"LAAL {med('LAAL'):.2f} (CA {med('LAAL_CA'):.2f})  StartOffset {med('StartOffset'):.2f} "
+              f"(CA {med('StartOffset_CA'):.2f})  EndOffset {med('EndOffset'):.2f} (CA {med('EndOffset_CA'):.2f})  "
+              f"RTF {statistics.median(rtfs):.2f}  {quality}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,342 @@
+"""Simultaneous translation: audio arrives in chunks, captions and speech leave while the speaker
+is still talking.
+
+Policy (the reference ideas are Whisper-Streaming's LocalAgreement and SeamlessStreaming's chunked
+input): a VAD follows the stream frame by frame; while someone speaks, the current utterance is
+re-recognised every ``update_s`` seconds and only the words on which the last two hypotheses
+agree are committed (LocalAgreement-2). Committed words are translated once, in clause-sized
+units (at punctuation) so nothing already said is translated again, and each translated unit is
+spoken. When the VAD hears ``endpoint_s`` of silence, or the utterance reaches
+``max_utterance_s``, everything left is committed and a new utterance starts.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from malsori.audio import Audio
+from malsori.errors import LanguageError
+from malsori.languages import normalize_language
+from malsori.pipelines.translate import TASKS, Translator, check_task
+
+RATE = 16_000
+_CLAUSE_END = re.compile(r"[.!?;:,。！？]$")
+
+
+@dataclass
+class StreamEvent:
+    """kind: partial (unstable source text), commit (source words fixed), translation (target
+    text, never revised), audio (target speech), endpoint (an utterance ended)."""
+
+    kind: str
+    text: str = ""
+    utterance: int = 0
+    source_time: float = 0.0  # seconds of input received when emitted
+    audio: Audio | None = field(default=None, repr=False)
+    clock: float | None = None  # computation-aware emission time, set by the driver
+
+    def to_dict(self) -> dict:
+        data = {"kind": self.kind, "utterance": self.utterance, "text": self.text,
+                "source_time": round(self.source_time, 3)}
+        if self.clock is not None:
+            data["clock"] = round(self.clock, 3)
+        if self.audio is not None:
+            data["audio_duration"] = round(self.audio.duration, 3)
+        return data
+
+
+def _key(word: str) -> str:
+    return re.sub(r"[^\w']", "", word.lower())
+
+
+def agreed_prefix(a: list[str], b: list[str]) -> int:
+    """Number of leading words two hypotheses share (ignoring case and punctuation)."""
+    n = 0
+    for x, y in zip(a, b):
+        if _key(x) != _key(y):
+            break
+        n += 1
+    return n
+
+
+def resume_point(committed: list[str], final: list[str]) -> int:
+    """Where the final hypothesis continues past the committed words. Committed words cannot be
+    unsaid; when the final hypothesis revised their tail (so its word count differs), the last
+    committed word is looked up near the expected place instead of trusting the count."""
+    n = len(committed)
+    if not committed or agreed_prefix(committed, final) == n:
+        return n
+    last = _key(committed[-1])
+    for pos in sorted(range(max(0, n - 3), min(len(final), n + 3)), key=lambda p: abs(p - (n - 1))):
+        if _key(final[pos]) == last:
+            return pos + 1
+    return n
+
+
+class StreamingTranslator:
+    """One live stream. ``push(samples)`` takes 16 kHz mono float32 and returns new events;
+    ``close()`` flushes the last utterance."""
+
+    def __init__(self, translator: Translator, task: str, tgt: str, src: str | None = None,
+                 update_s: float = 0.64, endpoint_s: float = 0.5, max_utterance_s: float = 15.0,
+                 unit_words: int = 5, speech_threshold: float = 0.5):
+        task = check_task(task)
+        if task not in ("asr", "s2tt", "s2st"):
+            raise LanguageError(f"streaming takes speech input: use one of asr, s2tt, s2st (not {task})")
+        self.task = task
+        self.tgt = normalize_language(tgt)
+        self.src = normalize_language(src) if src else (self.tgt if task == "asr" else None)
+        if self.src is None:
+            raise LanguageError("streaming needs --src (the spoken language) so it can start at once")
+        self.route = translator.engines.route(task, self.src, self.tgt)
+        if self.route.recognizer is None:
+            raise LanguageError("streaming needs a cascade route (recogniser, translator, voice)")
+        self.update_s, self.endpoint_s, self.max_utterance_s = update_s, endpoint_s, max_utterance_s
+        self.threshold = speech_threshold
+        # The latency/quality knob: committed words are translated once this many wait (or at a
+        # clause boundary). Fewer words: earlier output, less context for the translator.
+        self.unit_words = unit_words
+        from malsori.engines.vad.streaming import StreamingVAD
+
+        self.vad = StreamingVAD()
+        self.received = 0  # samples
+        self.utterance = 0
+        self.spans: dict[int, tuple[float, float]] = {}  # utterance -> (speech start, endpoint) in s
+        self._preroll = np.zeros(0, np.float32)
+        self._fast = None
+        self._reset_utterance()
+
+    # --- state -------------------------------------------------------------------------------
+    def _reset_utterance(self):
+        self.buffer: list[np.ndarray] = []
+        self.buffered = 0
+        self.in_speech = False
+        self.silence_frames = 0
+        self.since_decode = 0
+        self.previous: list[str] = []
+        self.committed: list[str] = []
+        self.untranslated: list[str] = []
+        self.utterance_start: float | None = None
+
+    @property
+    def now(self) -> float:
+        return self.received / RATE
+
+    # --- the loop ----------------------------------------------------------------------------
+    def push(self, samples: np.ndarray) -> list[StreamEvent]:
+        samples = np.asarray(samples, np.float32).reshape(-1)
+        events: list[StreamEvent] = []
+        probs = self.vad.push(samples)
+        self.received += len(samples)
+        speech_frames = int((probs > self.threshold).sum())
+        if speech_frames and not self.in_speech:
+            self.in_speech = True
+            # The VAD fires a few frames into a word: the chunk before it is kept as pre-roll.
+            self.buffer, self.buffered = [self._preroll], len(self._preroll)
+            self.utterance_start = max(0.0, self.now - (len(samples) + len(self._preroll)) / RATE)
+        self._preroll = samples
+        if self.in_speech:
+            self.buffer.append(samples)
+            self.buffered += len(samples)
+            self.since_decode += len(samples)
+            trailing = 0
+            for p in probs[::-1]:
+                if p > self.threshold:
+                    break
+                trailing += 1
+            self.silence_frames = self.silence_frames + trailing if speech_frames == 0 else trailing
+            ended = self.silence_frames * 512 / RATE >= self.endpoint_s
+            too_long = self.buffered / RATE >= self.max_utterance_s
+            if ended or too_long:
+                events += self._finish_utterance()
+            elif self.since_decode / RATE >= self.update_s:
+                events += self._update()
+        return events
+
+    def warm_up(self) -> None:
+        """Load every model before the first chunk arrives, as a server does at start-up."""
+        probe = Audio(np.zeros(RATE // 2, np.float32), RATE)
+        self.route.recognizer.transcribe(probe, self.src, translate_to=self.route.asr_target)
+        self._fast_recognizer()
+        if self.route.translators:
+            self._translate("hello")
+        self.vad.push(np.zeros(1024, np.float32))
+
+    def close(self) -> list[StreamEvent]:
+        return self._finish_utterance() if self.in_speech else []
+
+    def _fast_recognizer(self):
+        """Interim hypotheses decode greedily (beam 1) with the same loaded model: they are only
+        compared for agreement, and the utterance's final pass still uses the full beam."""
+        if self._fast is None:
+            rec = self.route.recognizer
+            self._fast = rec
+            if getattr(rec, "beam_size", 1) > 1 and getattr(rec, "_model", None) is not None:
+                self._fast = copy.copy(rec)
+                self._fast.beam_size = 1
+        return self._fast
+
+    def _recognise(self, final: bool = True) -> list[str]:
+        self.since_decode = 0
+        audio = Audio(np.concatenate(self.buffer), RATE)
+        recognizer = self.route.recognizer if final else self._fast_recognizer()
+        transcript = recognizer.transcribe(audio, self.src, translate_to=self.route.asr_target)
+        return transcript.text.split()
+
+    def _update(self) -> list[StreamEvent]:
+        words = self._recognise(final=False)
+        events = []
+        agreed = agreed_prefix(self.previous, words)
+        self.previous = words
+        if agreed > len(self.committed):
+            events += self._commit(words[len(self.committed):agreed], final=False)
+        if len(words) > len(self.committed):
+            events.append(self._event("partial", " ".join(words[len(self.committed):])))
+        return events
+
+    def _finish_utterance(self) -> list[StreamEvent]:
+        words = self._recognise() if self.buffer else []
+        events = self._commit(words[resume_point(self.committed, words):], final=True)
+        events.append(self._event("endpoint", ""))
+        self.spans[self.utterance] = (self.utterance_start or 0.0, self.now)
+        self.utterance += 1
+        self._reset_utterance()
+        return events
+
+    def _commit(self, words: list[str], final: bool) -> list[StreamEvent]:
+        events = []
+        if words:
+            self.committed += words
+            self.untranslated += words
+            events.append(self._event("commit", " ".join(words)))
+        # Translate up to the last clause boundary, or everything at the end of the utterance.
+        cut = len(self.untranslated) if final else max(
+            (i + 1 for i, w in enumerate(self.untranslated) if _CLAUSE_END.search(w)), default=0)
+        if not final and len(self.untranslated) - cut >= self.unit_words:
+            cut = len(self.untranslated)
+        if cut:
+            unit, self.untranslated = " ".join(self.untranslated[:cut]), self.untranslated[cut:]
+            events += self._translate(unit)
+        return events
+
+    def _translate(self, text: str) -> list[StreamEvent]:
+        target, lang = [text], self.route.asr_target or self.src
+        for step, engine in enumerate(self.route.translators):
+            out = self.tgt if step == len(self.route.translators) - 1 else self.route.pivot
+            target, lang = engine.translate(target, lang, out), out
+        events = [self._event("translation", target[0])]
+        if self.route.synthesizer is not None and target[0].strip():
+            speech = self.route.synthesizer.synthesize(target[0], self.tgt)
+            events.append(self._event("audio", target[0], audio=speech))
+        return events
+
+    def _event(self, kind: str, text: str, audio: Audio | None = None) -> StreamEvent:
+        return StreamEvent(kind, text, self.utterance, self.now, audio)
+
+
+@dataclass
+class StreamRun:
+    events: list[StreamEvent]
+    utterances: list[dict]  # per utterance: span and latency, both computation-aware and not
+    summary: dict
+    source_duration: float
+    compute_seconds: float
+
+
+def run_stream(session: StreamingTranslator, audio: Audio, chunk_s: float = 0.32, realtime: bool = False,
+               on_event=None) -> StreamRun:
+    """Drive a session with ``audio`` cut into ``chunk_s`` chunks.
+
+    Computation-aware times follow SimulEval: chunk k arrives at k*chunk_s; the system starts on
+    it once it has finished the previous one, so clock = max(clock, arrival) + compute time.
+    ``realtime`` also sleeps so that chunks arrive as a microphone would deliver them.
+    """
+    from malsori.eval.latency import summarize
+
+    samples = audio.to_mono().resample(RATE).samples
+    session.warm_up()
+    step = max(1, int(chunk_s * RATE))
+    events, clock, compute, t_start = [], 0.0, 0.0, time.perf_counter()
+    for k in range(0, len(samples) + step, step):
+        chunk = samples[k:k + step]
+        last = k + step >= len(samples)
+        arrival = min(len(samples), k + step) / RATE
+        if realtime:
+            delay = arrival - (time.perf_counter() - t_start)
+            if delay > 0:
+                time.sleep(delay)
+        t0 = time.perf_counter()
+        new = session.push(chunk) if len(chunk) else []
+        if last:
+            new += session.close()
+        spent = time.perf_counter() - t0
+        compute += spent
+        clock = max(clock, arrival) + spent
+        for ev in new:
+            ev.clock = clock
+            if on_event:
+                on_event(ev)
+        events += new
+        if last:
+            break
+    utterances = _per_utterance(events, session)
+    return StreamRun(events, utterances, summarize(utterances), len(samples) / RATE, compute)
+
+
+def _per_utterance(events: list[StreamEvent], session: StreamingTranslator) -> list[dict]:
+    """Latency per utterance. Delays count from the utterance's first speech (VAD onset); the
+    source length is the span up to its endpoint, so each utterance is one SimulEval instance."""
+    from malsori.eval.latency import speech_latency, text_latency
+
+    out = []
+    for utt, (start, end) in sorted(session.spans.items()):
+        evs = [e for e in events if e.utterance == utt]
+        length = max(end - start, 1e-3)
+        record = {"utterance": utt, "start": round(start, 3), "end": round(end, 3)}
+        if session.task == "s2st":
+            chunks = [e for e in evs if e.kind == "audio"]
+            nca = speech_latency([(e.source_time - start, e.audio.duration) for e in chunks], length)
+            ca = speech_latency([(e.clock - start, e.audio.duration) for e in chunks], length)
+        else:
+            units = [e for e in evs if e.kind == ("commit" if session.task == "asr" else "translation")]
+            nca = text_latency([e.source_time - start for e in units for _ in e.text.split()], length)
+            ca = text_latency([e.clock - start for e in units for _ in e.text.split()], length)
+        if nca["AL"] is None:
+            continue
+        record.update(nca)
+        record.update({k + "_CA": v for k, v in ca.items()})
+        record["units"] = [e.to_dict() for e in evs if e.kind in ("commit", "translation", "audio")]
+        out.append(record)
+    return out
+
+
+def write_outputs(run: StreamRun, audio_path=None, log_path=None) -> None:
+    """The translated speech as one file (chunks back to back, each no earlier than it was
+    emitted) and the latency log: per-utterance units and metrics, then a summary object."""
+    from malsori.files import write_json
+
+    if audio_path is not None:
+        from malsori.audio import save_audio
+        from malsori.pipelines.translate import SegmentResult, Timeline
+
+        chunks = [e for e in run.events if e.kind == "audio"]
+        if not chunks:
+            from malsori.errors import MalsoriError
+
+            raise MalsoriError("no speech was produced: nothing to write (is the task s2st?)")
+        timeline = Timeline()
+        for ev in chunks:
+            timeline.place(SegmentResult(0, "", ev.text, start=ev.source_time, audio=ev.audio))
+        save_audio(audio_path, timeline.audio())
+    if log_path is not None:
+        write_json(log_path, {
+            "utterances": run.utterances,
+            "source_duration": round(run.source_duration, 3),
+            "rtf": round(run.compute_seconds / run.source_duration, 3) if run.source_duration else None,
+            "summary": run.summary,
+        })

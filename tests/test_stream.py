@@ -1,0 +1,109 @@
+"""Simultaneous translation: latency metrics by their definitions, the commit policy, and live
+streams of speech made by the bundled voice."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from malsori.audio import Audio
+from malsori.eval.latency import average_lagging, speech_latency, summarize, text_latency
+from malsori.pipelines.stream import agreed_prefix, resume_point
+
+
+def test_text_latency_by_simuleval_definitions():
+    m = text_latency([1.0, 2.0, 3.0], source_length=3.0)
+    assert m["StartOffset"] == 1.0 and m["EndOffset"] == 0.0
+    assert m["AL"] == pytest.approx((1 + (2 - 1) + (3 - 2)) / 3)
+    # LAAL divides by the longer of hypothesis and reference: a 6-word reference halves the rate.
+    m = text_latency([1.0, 2.0, 3.0], source_length=3.0, reference_length=6)
+    assert m["LAAL"] == pytest.approx((1 + (2 - 0.5) + (3 - 1.0)) / 3)
+    # tau stops at the first unit emitted after the source ended.
+    assert average_lagging([0.5, 4.0, 5.0], 3.0) == pytest.approx((0.5 + (4.0 - 1.0)) / 2)
+
+
+def test_speech_latency_plays_chunks_back_to_back():
+    m = speech_latency([(1.0, 2.0), (2.0, 1.0)], source_length=3.0)
+    assert m["StartOffset"] == 1.0
+    assert m["EndOffset"] == pytest.approx(1.0)  # second chunk waits for the first: 3 + 1 - 3
+    assert m["AL"] == pytest.approx((1.0 + (3.0 - 1.5)) / 2)
+
+
+def test_summary_is_median_over_utterances():
+    utts = [{"AL": 1.0, "AL_CA": 2.0}, {"AL": 3.0, "AL_CA": 4.0}, {"AL": 2.0, "AL_CA": None}]
+    s = summarize(utts)
+    assert s["AL"] == 2.0 and s["AL_CA"] == 3.0 and s["StartOffset"] is None
+
+
+def test_local_agreement_and_resume_point():
+    assert agreed_prefix("The cat sat".split(), "the cat, sat down".split()) == 3
+    assert agreed_prefix("a b".split(), "x b".split()) == 0
+    # The final pass inserted a word inside the committed stretch: continue after "to", not at 3.
+    assert resume_point("we went to".split(), "we went home to the park".split()) == 4
+    assert resume_point("and can".split(), "and comply with them".split()) == 2  # no anchor: by count
+    assert resume_point("the cat".split(), "the cat sat".split()) == 2
+
+
+@pytest.fixture(scope="module")
+def two_sentences(piper):
+    first = piper.synthesize("The weather is lovely today.", "eng").resample(16000)
+    second = piper.synthesize("Please open the window in the kitchen.", "eng").resample(16000)
+    pause = np.zeros(16000, np.float32)
+    return Audio(np.concatenate([pause[:4000], first.samples, pause, second.samples, pause[:8000]]), 16000)
+
+
+@pytest.mark.slow
+def test_asr_stream_commits_stable_words_in_order(translator, two_sentences):
+    from malsori.eval.metrics import wer
+    from malsori.pipelines.stream import StreamingTranslator, run_stream
+
+    run = run_stream(StreamingTranslator(translator, "asr", "eng", "eng"), two_sentences)
+    commits = [e for e in run.events if e.kind == "commit"]
+    text = " ".join(e.text for e in commits)
+    assert wer(["The weather is lovely today. Please open the window in the kitchen."], [text]) <= 0.2
+    assert len(run.utterances) == 2 and len(run.summary) == 8
+    times = [e.source_time for e in run.events]
+    assert times == sorted(times) and all(e.clock >= e.source_time for e in run.events)
+    # the first words are committed before the first sentence is over
+    first_end = run.utterances[0]["end"]
+    assert commits[0].source_time < first_end
+    for u in run.utterances:
+        assert 0 <= u["AL"] <= u["end"] - u["start"] + 1.0 and u["AL_CA"] >= u["AL"] - 1e-6
+
+
+@pytest.mark.slow
+@pytest.mark.apertium
+@pytest.mark.espeak
+def test_s2st_stream_translates_and_speaks_each_unit_once(translator, two_sentences, tmp_path):
+    from malsori.pipelines.stream import StreamingTranslator, run_stream, write_outputs
+
+    run = run_stream(StreamingTranslator(translator, "s2st", "spa", "eng", unit_words=3), two_sentences)
+    translations = [e.text for e in run.events if e.kind == "translation"]
+    audio = [e for e in run.events if e.kind == "audio"]
+    assert len(translations) >= 2 and "ventana" in " ".join(translations).lower()
+    assert len(audio) == len([t for t in translations if t.strip()])
+    write_outputs(run, tmp_path / "out.wav", tmp_path / "lat.json")
+    log = json.loads((tmp_path / "lat.json").read_text())
+    assert set(log["summary"]) >= {"StartOffset", "EndOffset", "AL", "LAAL"}
+    assert log["summary"]["EndOffset"] > 0  # the Spanish speech ends after the English
+    assert (tmp_path / "out.wav").stat().st_size > 1000
+
+
+def test_stream_cli_errors_are_one_line(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "malsori.cli", "stream", "mic", "--tgt", "spa", "--src", "eng"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1 and "microphone" in proc.stderr
+
+
+@pytest.mark.slow
+def test_stream_cli_writes_latency_log(tmp_path, english_wav):
+    log = tmp_path / "lat.json"
+    proc = subprocess.run([sys.executable, "-m", "malsori.cli", "stream", str(english_wav), "--task", "asr",
+                           "--tgt", "eng", "--src", "eng", "--as-fast-as-possible", "--log", str(log)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "commit" in proc.stderr and "AL" in proc.stderr
+    data = json.loads(log.read_text())
+    assert data["summary"]["AL"] is not None and data["utterances"][0]["units"]
