@@ -87,6 +87,15 @@ class Route:
     synthesizer: Synthesizer | None = None
     end_to_end: SpeechToSpeech | None = None
 
+    def translate_texts(self, texts: list[str], src: str, tgt: str) -> list[str]:
+        """Run texts through the translator chain (one step, or two through the pivot). ``src`` is
+        the language the recogniser wrote, which is ``asr_target`` when it translated itself."""
+        lang = self.asr_target or src
+        for step, engine in enumerate(self.translators):
+            out = tgt if step == len(self.translators) - 1 else self.pivot
+            texts, lang = engine.translate(texts, lang, out), out
+        return texts
+
     def describe(self) -> dict:
         return {
             "asr": getattr(self.recognizer, "name", None),

@@ -225,10 +225,7 @@ class StreamingTranslator:
         return events
 
     def _translate(self, text: str) -> list[StreamEvent]:
-        target, lang = [text], self.route.asr_target or self.src
-        for step, engine in enumerate(self.route.translators):
-            out = self.tgt if step == len(self.route.translators) - 1 else self.route.pivot
-            target, lang = engine.translate(target, lang, out), out
+        target = self.route.translate_texts([text], self.src, self.tgt)
         events = [self._event("translation", target[0])]
         if self.route.synthesizer is not None and target[0].strip():
             speech = self.route.synthesizer.synthesize(target[0], self.tgt)

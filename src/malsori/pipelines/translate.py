@@ -227,12 +227,8 @@ class Translator:
             source_texts = [s.text.strip() for s in pieces]
         if not pieces:
             return []
-        targets = source_texts
-        lang = route.asr_target or src
-        for step, engine in enumerate(route.translators):
-            out_lang = tgt if step == len(route.translators) - 1 else route.pivot
-            targets = self._timed(timings, "mt", engine.translate, targets, lang, out_lang)
-            lang = out_lang
+        targets = self._timed(timings, "mt", route.translate_texts, source_texts, src, tgt) \
+            if route.translators else source_texts
         results = []
         for piece, source_text, target_text in zip(pieces, source_texts, targets):
             # When the recogniser translated by itself there is no source-language text.
