@@ -12,11 +12,12 @@ $(BIN)/python:
 # Stamp files make re-runs instant while pyproject.toml is unchanged.
 $(VENV)/.installed: $(BIN)/python pyproject.toml
 	bash scripts/install_system_deps.sh
-	$(BIN)/python -m pip install -q -e .
+	$(BIN)/python -m pip install -q -e '.[serve]'
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(BIN)/python -m pip install -q -e '.[dev,seamless,nllb]'
+	bash scripts/install_system_deps.sh --test
+	$(BIN)/python -m pip install -q -e '.[serve,dev,seamless,nllb]'
 	touch $@
 
 setup: $(VENV)/.installed

@@ -2,8 +2,10 @@
 # Debian packages that the embedded defaults use: espeak-ng (speech in ~100 languages) and
 # apertium-eng-spa (English<->Spanish text translation). Installs them when apt-get is usable,
 # otherwise names them once and carries on: malsori then reports the missing engine when used.
+# With --test it also installs chromium, which the browser test drives through Playwright.
 set -u
 need=()
+if [ "${1:-}" = "--test" ] && ! command -v chromium >/dev/null 2>&1; then need+=(chromium); fi
 command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
 if ! command -v apertium >/dev/null 2>&1 || ! apertium -l 2>/dev/null | grep -q '^ *eng-spa'; then
   need+=(apertium apertium-eng-spa)

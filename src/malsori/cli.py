@@ -115,8 +115,8 @@ def stream(
         from malsori.pipelines.stream import StreamingTranslator, run_stream, write_outputs
 
         if input == "mic":
-            raise MalsoriError("microphone input is not available in this build: stream a file, or use "
-                               "`malsori serve` (coming) from a browser")
+            raise MalsoriError("microphone input from the terminal is not available: stream a file, or "
+                               "run `malsori serve` and use the microphone from the web page")
         audio = load_audio(input)
         session = StreamingTranslator(_translator(model, None, None), task, tgt, src, unit_words=unit_words)
 
@@ -272,6 +272,28 @@ def evaluate(
         _fail(exc)
     for key, value in report["summary"].items():
         typer.echo(f"{key:>16}: {value}")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="loopback by default"),
+    port: int = typer.Option(8000, "--port"),
+    allow_remote: bool = typer.Option(False, "--allow-remote", help="required to bind to a non-loopback address"),
+    log_dir: Optional[Path] = typer.Option(None, "--log-dir", help="keep a JSON-lines log of each stream here"),
+):
+    """HTTP + WebSocket API and the web page (microphone in the browser)."""
+    from malsori.errors import MalsoriError
+
+    if host not in ("127.0.0.1", "localhost", "::1") and not allow_remote:
+        _fail(MalsoriError(f"refusing to listen on {host}: add --allow-remote to serve beyond this machine"))
+    try:
+        import uvicorn
+
+        from malsori.serve.app import create_app
+    except ImportError:
+        _fail(MalsoriError("the server needs its extra: pip install 'malsori[serve]'"))
+    typer.echo(f"malsori: serving on http://{host}:{port}/ (Ctrl-C stops)", err=True)
+    uvicorn.run(create_app(log_dir=log_dir), host=host, port=port, log_level="warning")
 
 
 @app.command()

@@ -281,11 +281,11 @@ def run_stream(session: StreamingTranslator, audio: Audio, chunk_s: float = 0.32
         events += new
         if last:
             break
-    utterances = _per_utterance(events, session)
+    utterances = per_utterance_latency(events, session)
     return StreamRun(events, utterances, summarize(utterances), len(samples) / RATE, compute)
 
 
-def _per_utterance(events: list[StreamEvent], session: StreamingTranslator) -> list[dict]:
+def per_utterance_latency(events: list[StreamEvent], session: StreamingTranslator) -> list[dict]:
     """Latency per utterance. Delays count from the utterance's first speech (VAD onset); the
     source length is the span up to its endpoint, so each utterance is one SimulEval instance."""
     from malsori.eval.latency import speech_latency, text_latency

@@ -1,0 +1,248 @@
+"""The server: whole-file translation over HTTP, simultaneous translation over a WebSocket, and
+the web page that uses both.
+
+WebSocket protocol (`/v1/stream`):
+1. client -> JSON: {"task": "s2tt", "tgt": "spa", "src": "eng", "sample_rate": 48000, "format": "s16le"}
+2. server -> {"type": "ready"}; then client -> binary frames of 16-bit little-endian mono PCM
+3. server -> JSON events {"type": partial|commit|translation|endpoint|latency|error, ...}; translated
+   speech comes as {"type": "audio", "sample_rate": R, "samples": N, "text": ...} followed by one
+   binary frame of N 16-bit samples
+4. client -> {"type": "end"} flushes the last utterance; the server answers {"type": "done",
+   "summary": {...}} and closes with 1000.
+Errors get {"type": "error", "message": ...} and a close code: 1008 bad first message, 1003 wrong
+sample format, 1009 oversized frame. Other streams are not affected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+from fastapi import FastAPI, File, Form, UploadFile, WebSocket
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, JSONResponse
+from starlette.websockets import WebSocketDisconnect
+
+from malsori.errors import MalsoriError
+
+STATIC = Path(__file__).parent / "static"
+MAX_FRAME_BYTES = 1 << 20  # 1 MiB: about 33 s of 16 kHz audio in one frame is already abuse
+FIRST_MESSAGE_TIMEOUT_S = 10.0
+
+
+def create_app(translator=None, log_dir: Path | None = None) -> FastAPI:
+    from malsori.pipelines.translate import Translator
+
+    app = FastAPI(title="malsori", version="0.1.0",
+                  description="Offline speech translation: whole files over HTTP, live audio over the "
+                              "WebSocket /v1/stream (protocol in the module docstring of malsori.serve.app).")
+    state = {"translator": translator}
+
+    def get_translator() -> "Translator":
+        if state["translator"] is None:
+            state["translator"] = Translator()
+        return state["translator"]
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def page():
+        return (STATIC / "index.html").read_text(encoding="utf-8")
+
+    @app.get("/v1/health")
+    def health():
+        return {"status": "ok"}
+
+    @app.post("/v1/translate")
+    async def translate(task: str = Form("s2tt"), tgt: str = Form(...), src: str | None = Form(None),
+                        text: str | None = Form(None), file: UploadFile | None = File(None)):
+        """Whole-file translation: an audio upload (asr, s2tt, s2st) or text (t2tt, t2st)."""
+        try:
+            if file is not None:
+                data = await file.read()
+                if not data:
+                    raise MalsoriError("the uploaded file is empty")
+                payload = await run_in_threadpool(_load_bytes, data)
+            elif text is not None:
+                payload = text
+            else:
+                raise MalsoriError("send an audio file or a text field")
+            result = await run_in_threadpool(get_translator().predict, payload, task, tgt, src)
+        except MalsoriError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        body = result.to_dict()
+        if result.audio is not None:
+            buf = io.BytesIO()
+            import soundfile as sf
+
+            sf.write(buf, np.clip(result.audio.samples, -1, 1), result.audio.sample_rate, format="WAV",
+                     subtype="PCM_16")
+            body["audio_wav_base64"] = base64.b64encode(buf.getvalue()).decode()
+        return body
+
+    @app.websocket("/v1/stream")
+    async def stream(ws: WebSocket):
+        await ws.accept()
+        try:
+            first = await asyncio.wait_for(ws.receive_text(), FIRST_MESSAGE_TIMEOUT_S)
+            config = _parse_config(first)
+            session = await run_in_threadpool(_open_session, get_translator(), config)
+        except (MalsoriError, ValueError, asyncio.TimeoutError, KeyError) as exc:
+            message = str(exc) or "no configuration message within 10 s"
+            await _error(ws, message, 1008)
+            return
+        except Exception as exc:  # e.g. a text frame that is not text
+            await _error(ws, f"bad first message: {exc}", 1008)
+            return
+        await ws.send_json({"type": "ready", "task": session.task, "src": session.src, "tgt": session.tgt})
+        await StreamConnection(ws, session, config["sample_rate"], log_dir).serve()
+
+    return app
+
+
+def _load_bytes(data: bytes):
+    from malsori.audio import load_audio
+
+    return load_audio(data)
+
+
+def _parse_config(text: str) -> dict:
+    try:
+        config = json.loads(text)
+    except json.JSONDecodeError:
+        raise MalsoriError("the first message must be JSON: {task, tgt, src, sample_rate, format}") from None
+    if not isinstance(config, dict):
+        raise MalsoriError("the first message must be a JSON object")
+    for key in ("tgt", "sample_rate"):
+        if key not in config:
+            raise MalsoriError(f"the first message lacks {key!r}")
+    rate = config["sample_rate"]
+    if not isinstance(rate, int) or not 8000 <= rate <= 192000:
+        raise MalsoriError("sample_rate must be an integer between 8000 and 192000")
+    if config.get("format", "s16le") != "s16le":
+        raise MalsoriError("only format 's16le' (16-bit little-endian PCM) is accepted")
+    config.setdefault("task", "s2tt")
+    return config
+
+
+def _open_session(translator, config: dict):
+    from malsori.pipelines.stream import StreamingTranslator
+
+    session = StreamingTranslator(translator, config["task"], config["tgt"], config.get("src"),
+                                  unit_words=int(config.get("unit_words", 5)))
+    session.warm_up()
+    return session
+
+
+async def _error(ws, message: str, code: int) -> None:
+    try:
+        await ws.send_json({"type": "error", "message": message})
+        await ws.close(code=code)
+    except Exception:  # the client may already be gone
+        pass
+
+
+class StreamConnection:
+    """One client's live stream: PCM in, events out, and a JSON-lines log of what was emitted."""
+
+    def __init__(self, ws, session, sample_rate: int, log_dir: Path | None):
+        self.ws, self.session, self.rate = ws, session, sample_rate
+        self.events: list = []
+        self.t0: float | None = None
+        self.log = None
+        if log_dir is not None:
+            log_dir.mkdir(parents=True, exist_ok=True)
+            self.log = open(log_dir / f"stream-{time.strftime('%Y%m%d-%H%M%S')}-{id(self):x}.jsonl", "a")
+
+    async def serve(self) -> None:
+        try:
+            while True:
+                message = await self.ws.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                if message.get("bytes") is not None:
+                    data = message["bytes"]
+                    if len(data) > MAX_FRAME_BYTES:
+                        await _error(self.ws, f"frame of {len(data)} bytes is over the {MAX_FRAME_BYTES} limit", 1009)
+                        break
+                    if len(data) % 2:
+                        await _error(self.ws, "frames must hold whole 16-bit samples (odd byte count)", 1003)
+                        break
+                    if self.t0 is None:
+                        self.t0 = time.perf_counter()
+                    samples = await run_in_threadpool(self._to_16k, data)
+                    await self._send(await run_in_threadpool(self.session.push, samples))
+                elif message.get("text") is not None:
+                    if _is_end(message["text"]):
+                        await self._send(await run_in_threadpool(self.session.close))
+                        await self.ws.send_json({"type": "done", "summary": self._summary()})
+                        await self.ws.close(code=1000)
+                        break
+                    await self.ws.send_json({"type": "error", "message": "unknown text message (send {\"type\": \"end\"})"})
+        except WebSocketDisconnect:
+            pass
+        finally:
+            # A client gone mid-utterance: what was committed is already logged; flush the rest there.
+            if self.session.in_speech:
+                try:
+                    self._record(await run_in_threadpool(self.session.close))
+                except Exception:
+                    pass
+            if self.log:
+                self.log.close()
+
+    def _to_16k(self, data: bytes) -> np.ndarray:
+        samples = np.frombuffer(data, "<i2").astype(np.float32) / 32768.0
+        if self.rate != 16000:
+            import soxr
+
+            samples = soxr.resample(samples, self.rate, 16000)
+        return samples
+
+    def _record(self, events) -> None:
+        now = time.perf_counter() - (self.t0 or time.perf_counter())
+        for ev in events:
+            ev.clock = now
+            self.events.append(ev)
+            if self.log:
+                self.log.write(json.dumps(ev.to_dict(), ensure_ascii=False) + "\n")
+                self.log.flush()
+
+    async def _send(self, events) -> None:
+        self._record(events)
+        for ev in events:
+            if ev.kind == "audio":
+                pcm = (np.clip(ev.audio.samples, -1, 1) * 32767).astype("<i2").tobytes()
+                await self.ws.send_json({"type": "audio", "text": ev.text, "utterance": ev.utterance,
+                                         "sample_rate": ev.audio.sample_rate, "samples": len(pcm) // 2})
+                await self.ws.send_bytes(pcm)
+                continue
+            await self.ws.send_json({"type": ev.kind, **{k: v for k, v in ev.to_dict().items() if k != "kind"}})
+            if ev.kind == "endpoint":
+                latest = self._utterance_latency(ev.utterance)
+                if latest:
+                    await self.ws.send_json({"type": "latency", **latest})
+
+    def _utterance_latency(self, utterance: int) -> dict | None:
+        from malsori.pipelines.stream import per_utterance_latency
+
+        for record in per_utterance_latency(self.events, self.session):
+            if record["utterance"] == utterance:
+                return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in record.items() if k != "units"}
+        return None
+
+    def _summary(self) -> dict:
+        from malsori.eval.latency import summarize
+        from malsori.pipelines.stream import per_utterance_latency
+
+        return summarize(per_utterance_latency(self.events, self.session))
+
+
+def _is_end(text: str) -> bool:
+    try:
+        return json.loads(text).get("type") == "end"
+    except (json.JSONDecodeError, AttributeError):
+        return False
