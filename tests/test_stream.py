@@ -107,3 +107,10 @@ def test_stream_cli_writes_latency_log(tmp_path, english_wav):
     assert "commit" in proc.stderr and "AL" in proc.stderr
     data = json.loads(log.read_text())
     assert data["summary"]["AL"] is not None and data["utterances"][0]["units"]
+    proc = subprocess.run([sys.executable, "-m", "malsori.cli", "eval", "--latency", str(log)],
+                          capture_output=True, text=True)
+    scored = dict(line.split(":") for line in proc.stdout.strip().splitlines())
+    assert float(scored["AL".rjust(16)]) == pytest.approx(data["summary"]["AL"], abs=0.002)
+    instances = [json.loads(x) for x in log.with_suffix(".instances.log").read_text().splitlines()]
+    assert instances[0]["delays"] == sorted(instances[0]["delays"]) and instances[0]["prediction_length"] > 3
+    assert all(e >= d for e, d in zip(instances[0]["elapsed"], instances[0]["delays"]))

@@ -254,16 +254,31 @@ def models_verify(model_id: Optional[str] = typer.Argument(None)):
 
 @app.command("eval")
 def evaluate(
-    manifest: Path = typer.Argument(..., help="TSV with columns path, lang, text (and ref_translation)"),
+    manifest: Optional[Path] = typer.Argument(None, help="TSV with columns path, lang, text (and translation)"),
+    latency: Optional[Path] = typer.Option(None, "--latency", help="score a `malsori stream --log` file instead"),
     task: str = typer.Option("asr", "--task", help="asr, s2tt or s2st"),
     tgt: Optional[str] = typer.Option(None, "--tgt", help="target language for s2tt/s2st"),
     model: Optional[str] = typer.Option(None, "--model"),
     limit: int = typer.Option(0, "--limit", help="score only the first N rows"),
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="write per-utterance results as JSON"),
 ):
-    """Score a manifest: WER/CER for ASR; BLEU, chrF and ASR-BLEU for translation."""
+    """Score a manifest: WER/CER for ASR; BLEU, chrF and ASR-BLEU for translation; or a latency log."""
     from malsori.errors import MalsoriError
 
+    if latency is not None:
+        import json
+
+        from malsori.eval.latency import score_log
+
+        try:
+            summary = score_log(json.loads(latency.read_text()))
+        except (OSError, ValueError, KeyError) as exc:
+            _fail(MalsoriError(f"{latency}: not a malsori latency log ({exc})"))
+        for key, value in summary.items():
+            typer.echo(f"{key:>16}: {value}")
+        return
+    if manifest is None:
+        _fail(MalsoriError("give a manifest, or --latency LOG"))
     try:
         from malsori.eval.run import evaluate_manifest
 

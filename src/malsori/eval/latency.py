@@ -60,3 +60,50 @@ def summarize(instances: Sequence[dict]) -> dict:
             values = [inst[key + variant] for inst in instances if inst.get(key + variant) is not None]
             out[key + variant] = round(statistics.median(values), 3) if values else None
     return out
+
+
+def instance_metrics(units: Sequence[dict], start: float, end: float, task: str) -> dict:
+    """Both metric sets for one utterance from its logged units (absolute times in seconds)."""
+    length = max(end - start, 1e-3)
+    out = {}
+    for suffix, key in (("", "source_time"), ("_CA", "clock")):
+        if task == "s2st":
+            chunks = [(u[key] - start, u["audio_duration"]) for u in units if u["kind"] == "audio"]
+            metrics = speech_latency(chunks, length)
+        else:
+            kind = "commit" if task == "asr" else "translation"
+            metrics = text_latency([u[key] - start for u in units if u["kind"] == kind for _ in u["text"].split()],
+                                   length)
+        out.update({k + suffix: v for k, v in metrics.items()})
+    return out
+
+
+def score_log(log: dict) -> dict:
+    """Recompute the summary of a `malsori stream --log` file from its units."""
+    task = log.get("task", "s2tt")
+    instances = [instance_metrics(u["units"], u["start"], u["end"], task) for u in log["utterances"]]
+    return summarize([i for i in instances if i.get("AL") is not None])
+
+
+def simuleval_instances(log: dict) -> list[dict]:
+    """One SimulEval-style instance per utterance: delays and elapsed in milliseconds from the
+    utterance start, so SimulEval's scorers can be run on our output."""
+    task = log.get("task", "s2tt")
+    lines = []
+    for i, utt in enumerate(log["utterances"]):
+        start, end = utt["start"], utt["end"]
+        if task == "s2st":
+            units = [u for u in utt["units"] if u["kind"] == "audio"]
+            words = [u["text"] for u in units]
+        else:
+            kind = "commit" if task == "asr" else "translation"
+            units = [u for u in utt["units"] if u["kind"] == kind for _ in u["text"].split()]
+            words = [w for u in utt["units"] if u["kind"] == kind for w in u["text"].split()]
+        line = {"index": i, "prediction": " ".join(words), "prediction_length": len(words),
+                "delays": [round(1000 * (u["source_time"] - start), 1) for u in units],
+                "elapsed": [round(1000 * (u["clock"] - start), 1) for u in units],
+                "source_length": round(1000 * (end - start), 1)}
+        if task == "s2st":
+            line["durations"] = [round(1000 * u["audio_duration"], 1) for u in units]
+        lines.append(line)
+    return lines

@@ -13,9 +13,11 @@ spoken. When the VAD hears ``endpoint_s`` of silence, or the utterance reaches
 from __future__ import annotations
 
 import copy
+import json
 import re
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -238,6 +240,7 @@ class StreamingTranslator:
 
 @dataclass
 class StreamRun:
+    task: str
     events: list[StreamEvent]
     utterances: list[dict]  # per utterance: span and latency, both computation-aware and not
     summary: dict
@@ -282,40 +285,28 @@ def run_stream(session: StreamingTranslator, audio: Audio, chunk_s: float = 0.32
         if last:
             break
     utterances = per_utterance_latency(events, session)
-    return StreamRun(events, utterances, summarize(utterances), len(samples) / RATE, compute)
+    return StreamRun(session.task, events, utterances, summarize(utterances), len(samples) / RATE, compute)
 
 
 def per_utterance_latency(events: list[StreamEvent], session: StreamingTranslator) -> list[dict]:
     """Latency per utterance. Delays count from the utterance's first speech (VAD onset); the
     source length is the span up to its endpoint, so each utterance is one SimulEval instance."""
-    from malsori.eval.latency import speech_latency, text_latency
+    from malsori.eval.latency import instance_metrics
 
     out = []
     for utt, (start, end) in sorted(session.spans.items()):
-        evs = [e for e in events if e.utterance == utt]
-        length = max(end - start, 1e-3)
-        record = {"utterance": utt, "start": round(start, 3), "end": round(end, 3)}
-        if session.task == "s2st":
-            chunks = [e for e in evs if e.kind == "audio"]
-            nca = speech_latency([(e.source_time - start, e.audio.duration) for e in chunks], length)
-            ca = speech_latency([(e.clock - start, e.audio.duration) for e in chunks], length)
-        else:
-            units = [e for e in evs if e.kind == ("commit" if session.task == "asr" else "translation")]
-            nca = text_latency([e.source_time - start for e in units for _ in e.text.split()], length)
-            ca = text_latency([e.clock - start for e in units for _ in e.text.split()], length)
-        if nca["AL"] is None:
+        units = [e.to_dict() for e in events if e.utterance == utt and e.kind in ("commit", "translation", "audio")]
+        metrics = instance_metrics(units, start, end, session.task)
+        if metrics["AL"] is None:
             continue
-        record.update(nca)
-        record.update({k + "_CA": v for k, v in ca.items()})
-        record["units"] = [e.to_dict() for e in evs if e.kind in ("commit", "translation", "audio")]
-        out.append(record)
+        out.append({"utterance": utt, "start": round(start, 3), "end": round(end, 3), **metrics, "units": units})
     return out
 
 
 def write_outputs(run: StreamRun, audio_path=None, log_path=None) -> None:
     """The translated speech as one file (chunks back to back, each no earlier than it was
     emitted) and the latency log: per-utterance units and metrics, then a summary object."""
-    from malsori.files import write_json
+    from malsori.files import write_json, write_text
 
     if audio_path is not None:
         from malsori.audio import save_audio
@@ -331,9 +322,16 @@ def write_outputs(run: StreamRun, audio_path=None, log_path=None) -> None:
             timeline.place(SegmentResult(0, "", ev.text, start=ev.source_time, audio=ev.audio))
         save_audio(audio_path, timeline.audio())
     if log_path is not None:
-        write_json(log_path, {
+        from malsori.eval.latency import simuleval_instances
+
+        log = {
+            "task": run.task,
             "utterances": run.utterances,
             "source_duration": round(run.source_duration, 3),
             "rtf": round(run.compute_seconds / run.source_duration, 3) if run.source_duration else None,
             "summary": run.summary,
-        })
+        }
+        write_json(log_path, log)
+        # SimulEval's own format beside it, so its scorers can check ours.
+        instances = Path(str(log_path)).with_suffix(".instances.log")
+        write_text(instances, "".join(json.dumps(x) + "\n" for x in simuleval_instances(log)))
