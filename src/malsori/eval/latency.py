@@ -21,7 +21,8 @@ def average_lagging(delays: Sequence[float], source_length: float, target_length
         return float("nan")
     length = max(len(delays), target_length or 0) if target_length else len(delays)
     rate = source_length / length
-    tau = next((i for i, d in enumerate(delays, 1) if d >= source_length), len(delays))
+    # Times are logged to the millisecond: a unit emitted at the endpoint counts as at the end.
+    tau = next((i for i, d in enumerate(delays, 1) if d >= source_length - 1e-3), len(delays))
     return sum(d - (i - 1) * rate for i, d in enumerate(delays[:tau], 1)) / tau
 
 

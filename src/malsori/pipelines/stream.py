@@ -295,11 +295,12 @@ def per_utterance_latency(events: list[StreamEvent], session: StreamingTranslato
 
     out = []
     for utt, (start, end) in sorted(session.spans.items()):
+        start, end = round(start, 3), round(end, 3)  # exactly what the log keeps, so it rescores alike
         units = [e.to_dict() for e in events if e.utterance == utt and e.kind in ("commit", "translation", "audio")]
         metrics = instance_metrics(units, start, end, session.task)
         if metrics["AL"] is None:
             continue
-        out.append({"utterance": utt, "start": round(start, 3), "end": round(end, 3), **metrics, "units": units})
+        out.append({"utterance": utt, "start": start, "end": end, **metrics, "units": units})
     return out
 
 
