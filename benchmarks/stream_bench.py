@@ -25,32 +25,42 @@ def main():
     parser.add_argument("--subset", action="append")
     parser.add_argument("--unit-words", type=int, default=5)
     parser.add_argument("--update-s", type=float, default=0.64)
+    parser.add_argument("--max-speed", type=float, default=1.6)
+    parser.add_argument("--catch-up-s", type=float, default=2.0)
+    parser.add_argument("--src", default="eng", help="spoken language of the subset (kor: Korean dev speech)")
+    parser.add_argument("--model", help="recogniser id, e.g. whisper-base or vosk-ko")
+    parser.add_argument("--limit", type=int, default=0)
     args = parser.parse_args()
     require_data()
     from malsori import Translator
     from malsori.pipelines.stream import StreamingTranslator, run_stream
 
-    translator = Translator()
-    rows = [r for s in (args.subset or ["speech/en/librispeech", "speech/en/fleurs"]) for r in utterances(s)]
+    from malsori.pipelines.engines import build_engine
+
+    translator = Translator([build_engine(args.model)] if args.model else None)
+    default = ["speech/ko/"] if args.src == "kor" else ["speech/en/librispeech", "speech/en/fleurs"]
+    rows = [r for s in (args.subset or default) for r in utterances(s)][: args.limit or None]
     audios = [load_audio(r["file"], 16000) for r in rows]
     for task in args.tasks.split(","):
-        tgt = "eng" if task == "asr" else "spa"
+        tgt = args.src if task == "asr" else "spa"
         streamed, offline, lat, rtfs = [], [], [], []
         for audio in audios:
-            session = StreamingTranslator(translator, task, tgt, "eng", update_s=args.update_s,
-                                          unit_words=args.unit_words)
+            session = StreamingTranslator(translator, task, tgt, args.src, update_s=args.update_s,
+                                          unit_words=args.unit_words, max_speed=args.max_speed,
+                                          catch_up_s=args.catch_up_s)
             run = run_stream(session, audio)
             kind = "commit" if task == "asr" else "translation"
             streamed.append(" ".join(e.text for e in run.events if e.kind == kind))
             offline.append(translator.predict(audio, task="asr" if task == "asr" else "s2tt", tgt_lang=tgt,
-                                              src_lang="eng").text)
+                                              src_lang=args.src).text)
             lat += run.utterances
             rtfs.append(run.compute_seconds / run.source_duration)
         med = lambda key: statistics.median(u[key] for u in lat if u.get(key) is not None)  # noqa: E731
         refs = [r["text"] for r in rows]
         if task == "asr":
-            quality = (f"WER stream {100 * error_rate(refs, streamed, 'eng'):.1f}%  offline "
-                       f"{100 * error_rate(refs, offline, 'eng'):.1f}%")
+            unit = "CER" if args.src == "kor" else "WER"
+            quality = (f"{unit} stream {100 * error_rate(refs, streamed, args.src):.1f}%  offline "
+                       f"{100 * error_rate(refs, offline, args.src):.1f}%")
         else:
             quality = f"chrF of stream vs offline translation {chrf(offline, streamed):.1f}"
         print(f"{task:5} n={len(rows)} utterances={len(lat)}  AL {med('AL'):.2f} (CA {med('AL_CA'):.2f})  "

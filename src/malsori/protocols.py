@@ -86,7 +86,8 @@ class Synthesizer(Protocol):
     def voice_languages(self) -> set[str]:
         """Languages it speaks (named apart from Recognizer.languages: one engine may be both)."""
 
-    def synthesize(self, text: str, language: str, voice: str | None = None) -> Audio: ...
+    def synthesize(self, text: str, language: str, voice: str | None = None) -> Audio:
+        """Engines with ``supports_speed = True`` also take ``speed=`` (1.0 normal, 1.5 faster)."""
 
 
 @runtime_checkable

@@ -86,7 +86,8 @@ class StreamingTranslator:
 
     def __init__(self, translator: Translator, task: str, tgt: str, src: str | None = None,
                  update_s: float = 0.64, endpoint_s: float = 0.5, max_utterance_s: float = 15.0,
-                 unit_words: int = 5, speech_threshold: float = 0.5):
+                 unit_words: int = 5, speech_threshold: float = 0.5, max_speed: float = 1.6,
+                 catch_up_s: float = 2.0):
         task = check_task(task)
         if task not in ("asr", "s2tt", "s2st"):
             raise LanguageError(f"streaming takes speech input: use one of asr, s2tt, s2st (not {task})")
@@ -103,6 +104,10 @@ class StreamingTranslator:
         # The latency/quality knob: committed words are translated once this many wait (or at a
         # clause boundary). Fewer words: earlier output, less context for the translator.
         self.unit_words = unit_words
+        # Translated speech that falls behind the speaker is spoken faster, up to ``max_speed``:
+        # speed = 1 + backlog / catch_up_s, where backlog is the queued speech not yet played.
+        self.max_speed, self.catch_up_s = max_speed, catch_up_s
+        self.playback_end = 0.0
         from malsori.engines.vad.streaming import StreamingVAD
 
         self.vad = StreamingVAD()
@@ -165,22 +170,25 @@ class StreamingTranslator:
         probe = Audio(np.zeros(RATE // 2, np.float32), RATE)
         self.route.recognizer.transcribe(probe, self.src, translate_to=self.route.asr_target)
         self._fast_recognizer()
-        if self.route.translators:
+        if self.route.translators or self.route.synthesizer is not None:
             self._translate("hello")
+            self.playback_end = 0.0
         self.vad.push(np.zeros(1024, np.float32))
 
     def close(self) -> list[StreamEvent]:
         return self._finish_utterance() if self.in_speech else []
 
     def _fast_recognizer(self):
-        """Interim hypotheses decode greedily (beam 1) with the same loaded model: they are only
-        compared for agreement, and the utterance's final pass still uses the full beam."""
+        """Interim hypotheses decode greedily (beam 1, no timestamp tokens) with the same loaded
+        model: they are only compared for agreement; the utterance's final pass uses the full beam."""
         if self._fast is None:
             rec = self.route.recognizer
             self._fast = rec
             if getattr(rec, "beam_size", 1) > 1 and getattr(rec, "_model", None) is not None:
                 self._fast = copy.copy(rec)
                 self._fast.beam_size = 1
+                if hasattr(rec, "segment_timestamps"):
+                    self._fast.segment_timestamps = False
         return self._fast
 
     def _recognise(self, final: bool = True) -> list[str]:
@@ -230,7 +238,14 @@ class StreamingTranslator:
         target = self.route.translate_texts([text], self.src, self.tgt)
         events = [self._event("translation", target[0])]
         if self.route.synthesizer is not None and target[0].strip():
-            speech = self.route.synthesizer.synthesize(target[0], self.tgt)
+            synth = self.route.synthesizer
+            backlog = max(0.0, self.playback_end - self.now)
+            speed = min(self.max_speed, 1.0 + backlog / self.catch_up_s)
+            if getattr(synth, "supports_speed", False) and speed > 1.0:
+                speech = synth.synthesize(target[0], self.tgt, speed=speed)
+            else:
+                speech = synth.synthesize(target[0], self.tgt)
+            self.playback_end = max(self.playback_end, self.now) + speech.duration
             events.append(self._event("audio", target[0], audio=speech))
         return events
 

@@ -34,6 +34,7 @@ class WhisperRecognizer:
         self.cpu_threads = cpu_threads
         self.beam_size = beam_size
         self.word_timestamps = word_timestamps
+        self.segment_timestamps = True  # interim streaming decodes turn these off: faster, same text
         self._model = None
         self._lock = threading.Lock()
         card = get_card(model_id)
@@ -87,6 +88,7 @@ class WhisperRecognizer:
         segments, info = self.model.transcribe(
             self._samples(audio), language=code, task=task, beam_size=self.beam_size,
             word_timestamps=self.word_timestamps, vad_filter=False,
+            without_timestamps=not self.segment_timestamps,
         )
         out = []
         for seg in segments:

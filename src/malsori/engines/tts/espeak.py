@@ -52,6 +52,7 @@ class EspeakSynthesizer:
     """
 
     name = "espeak-ng"
+    supports_speed = True
 
     def __init__(self, rate: int = 120, pitch: int = 50, word_gap: int = 3, timeout: float = 60.0):
         self.rate = rate  # words per minute
@@ -62,13 +63,15 @@ class EspeakSynthesizer:
     def voice_languages(self) -> set[str]:
         return {code for code in LANGUAGES if espeak_voice(code)}
 
-    def synthesize(self, text: str, language: str, voice: str | None = None) -> Audio:
+    def synthesize(self, text: str, language: str, voice: str | None = None, speed: float = 1.0) -> Audio:
         if shutil.which("espeak-ng") is None:
             raise ModelError("espeak-ng is not installed: apt-get install espeak-ng")
         name = voice or espeak_voice(language)
         if name is None:
             raise LanguageError(f"espeak-ng has no voice for {LANGUAGES[lookup(language).code].name}")
-        args = ["espeak-ng", "-v", name, "-s", str(self.rate), "-p", str(self.pitch), "-g", str(self.word_gap),
+        rate = int(round(self.rate * speed))
+        gap = int(round(self.word_gap / speed))
+        args = ["espeak-ng", "-v", name, "-s", str(rate), "-p", str(self.pitch), "-g", str(gap),
                 "--stdout"]
         try:
             proc = subprocess.run(args, input=text.encode("utf-8"), capture_output=True, timeout=self.timeout)

@@ -19,6 +19,8 @@ _SENTENCE_GAP_S = 0.25
 class PiperSynthesizer:
     """Synthesizer protocol over a Piper voice. ``length_scale`` > 1 speaks slower."""
 
+    supports_speed = True
+
     def __init__(self, model_id: str = "piper-en-joe", voice_path: str | os.PathLike | None = None,
                  language: str = "eng", length_scale: float | None = None):
         self.model_id = model_id
@@ -54,12 +56,13 @@ class PiperSynthesizer:
     def sample_rate(self) -> int:
         return int(self.voice.config.sample_rate)
 
-    def synthesize(self, text: str, language: str = "eng", voice: str | None = None) -> Audio:
+    def synthesize(self, text: str, language: str = "eng", voice: str | None = None, speed: float = 1.0) -> Audio:
         if normalize_language(language) != self._language:
             raise LanguageError(f"{self.model_id} speaks only {self._language}")
         from piper import SynthesisConfig
 
-        config = SynthesisConfig(length_scale=self.length_scale)
+        scale = (self.length_scale or self.voice.config.length_scale) / speed
+        config = SynthesisConfig(length_scale=scale)
         gap = np.zeros(int(_SENTENCE_GAP_S * self.sample_rate), np.float32)
         pieces = []
         for chunk in self.voice.synthesize(text, syn_config=config):
