@@ -114,3 +114,29 @@ def test_stream_cli_writes_latency_log(tmp_path, english_wav):
     instances = [json.loads(x) for x in log.with_suffix(".instances.log").read_text().splitlines()]
     assert instances[0]["delays"] == sorted(instances[0]["delays"]) and instances[0]["prediction_length"] > 3
     assert all(e >= d for e, d in zip(instances[0]["elapsed"], instances[0]["delays"]))
+
+
+@pytest.mark.slow
+def test_incremental_recognisers_are_fed_once_not_redecoded(two_sentences):
+    """Vosk decodes as audio arrives: the stream opens one decoder per utterance and never calls
+    the buffer-re-decoding transcribe()."""
+    from malsori import Translator
+    from malsori.engines.asr.vosk import VoskRecognizer
+    from malsori.pipelines.stream import StreamingTranslator, run_stream
+
+    class Spy(VoskRecognizer):
+        opened = transcribed = 0
+
+        def open_stream(self, language=None):
+            Spy.opened += 1
+            return super().open_stream(language)
+
+        def transcribe(self, *args, **kwargs):
+            Spy.transcribed += 1
+            return super().transcribe(*args, **kwargs)
+
+    session = StreamingTranslator(Translator([Spy()]), "asr", "kor", "kor")
+    run = run_stream(session, two_sentences)
+    assert Spy.opened == len(session.spans) == 2
+    assert Spy.transcribed == 1  # the warm-up only
+    assert [e.kind for e in run.events].count("endpoint") == 2

@@ -129,6 +129,7 @@ class StreamingTranslator:
         self.committed: list[str] = []
         self.untranslated: list[str] = []
         self.utterance_start: float | None = None
+        self._native = None  # an incremental decoder for this utterance, when the recogniser has one
 
     @property
     def now(self) -> float:
@@ -145,9 +146,14 @@ class StreamingTranslator:
             self.in_speech = True
             # The VAD fires a few frames into a word: the chunk before it is kept as pre-roll.
             self.buffer, self.buffered = [self._preroll], len(self._preroll)
+            if hasattr(self.route.recognizer, "open_stream"):  # decodes incrementally (Vosk)
+                self._native = self.route.recognizer.open_stream(self.src)
+                self._native.accept(self._preroll)
             self.utterance_start = max(0.0, self.now - (len(samples) + len(self._preroll)) / RATE)
         self._preroll = samples
         if self.in_speech:
+            if self._native is not None:
+                self._native.accept(samples)
             self.buffer.append(samples)
             self.buffered += len(samples)
             self.since_decode += len(samples)
@@ -161,7 +167,7 @@ class StreamingTranslator:
             too_long = self.buffered / RATE >= self.max_utterance_s
             if ended or too_long:
                 events += self._finish_utterance()
-            elif self.since_decode / RATE >= self.update_s:
+            elif self._native is not None or self.since_decode / RATE >= self.update_s:
                 events += self._update()
         return events
 
@@ -193,6 +199,8 @@ class StreamingTranslator:
 
     def _recognise(self, final: bool = True) -> list[str]:
         self.since_decode = 0
+        if self._native is not None:
+            return self._native.final() if final else self._native.hypothesis()
         audio = Audio(np.concatenate(self.buffer), RATE)
         recognizer = self.route.recognizer if final else self._fast_recognizer()
         transcript = recognizer.transcribe(audio, self.src, translate_to=self.route.asr_target)

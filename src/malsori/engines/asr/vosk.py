@@ -48,6 +48,10 @@ class VoskRecognizer:
                 raise ModelError(f"{self.model_id}: cannot load Vosk model from {path}") from None
         return self._model
 
+    def open_stream(self, language: str | None = None) -> "VoskStream":
+        """An incremental decoder for one utterance of 16 kHz audio."""
+        return VoskStream(self.recognizer())
+
     def recognizer(self):
         import vosk
 
@@ -90,3 +94,23 @@ class VoskRecognizer:
 
     def detect_language(self, audio: Audio) -> tuple[str, float]:
         return next(iter(self._languages)), 1.0
+
+
+class VoskStream:
+    """Vosk's own incremental decoding for one utterance: audio goes in once, hypotheses come out
+    at no extra cost (the streaming pipeline uses this instead of re-decoding a buffer)."""
+
+    def __init__(self, recognizer):
+        self._rec = recognizer
+        self._done: list[str] = []  # words of sub-utterances Vosk's endpointer already closed
+
+    def accept(self, samples: np.ndarray) -> None:
+        pcm = (np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes()
+        if self._rec.AcceptWaveform(pcm):
+            self._done += json.loads(self._rec.Result()).get("text", "").split()
+
+    def hypothesis(self) -> list[str]:
+        return self._done + json.loads(self._rec.PartialResult()).get("partial", "").split()
+
+    def final(self) -> list[str]:
+        return self._done + json.loads(self._rec.FinalResult()).get("text", "").split()
