@@ -57,3 +57,12 @@ def test_missing_system_programs_name_the_package(monkeypatch):
         monkeypatch.undo()
         apertium.installed_pairs.cache_clear()
         espeak.installed_voices.cache_clear()
+
+
+def test_apertium_post_edits_fix_the_courtesy_please_only():
+    from malsori.engines.mt.apertium import post_edit
+
+    assert post_edit("Dos entradas al museo, complacer.", "eng", "spa") == "Dos entradas al museo, por favor."
+    assert post_edit("Complacer, sienta.", "eng", "spa") == "Por favor, sienta."
+    assert post_edit("Quieren complacer sus padres.", "eng", "spa") == "Quieren complacer sus padres."
+    assert post_edit("museo, complacer.", "spa", "eng") == "museo, complacer."  # other pairs untouched

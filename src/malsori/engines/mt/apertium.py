@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import functools
+import re
 import shutil
 import subprocess
 from typing import Sequence
 
 from malsori.errors import LanguageError, ModelError
+
+# Known literal renderings fixed after translation, per pair. Apertium always reads the courtesy
+# word "please" as the verb "complacer"; as an interjection (sentence edge, beside a comma) it is
+# "por favor".
+_POST_EDITS = {
+    ("eng", "spa"): [
+        (re.compile(r"(,\s*|\s)complacer(?=\s*[.!?]|$)"), r"\1por favor"),
+        (re.compile(r"^Complacer(?=,)|(?<=[.!?]\s)Complacer(?=,)"), "Por favor"),
+    ],
+}
 
 # A line that apertium passes through untouched: it marks batch boundaries reliably, whereas
 # plain newlines are sometimes merged with neighbouring sentences.
@@ -66,4 +77,10 @@ class ApertiumTranslator:
         parts = [" ".join(p.replace("\u2063", " ").split()) for p in proc.stdout.split(_SEPARATOR_TOKEN)]
         if len(parts) != len(cleaned):  # the separator was altered: fall back to one call per text
             return [self.translate([t], src, tgt)[0] for t in cleaned] if len(cleaned) > 1 else [" ".join(parts)]
-        return parts
+        return [post_edit(p, src, tgt) for p in parts]
+
+
+def post_edit(text: str, src: str, tgt: str) -> str:
+    for pattern, replacement in _POST_EDITS.get((src, tgt), []):
+        text = pattern.sub(replacement, text)
+    return text
