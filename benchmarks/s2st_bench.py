@@ -11,10 +11,8 @@ both, and malsori's overhead relative to the bare chain.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path

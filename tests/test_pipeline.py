@@ -132,7 +132,7 @@ def test_interrupt_keeps_finished_windows(tmp_path):
         run_job(make(Interrupting(), max_window_s=1.2), str(wav), "s2tt", "spa", "eng", str(tmp_path / "o.txt"))
     assert not (tmp_path / "o.txt").exists()
     rec = CountingRecognizer()
-    job = run_job(make(rec, max_window_s=1.2), str(wav), "s2tt", "spa", "eng", str(tmp_path / "o.txt"))
+    run_job(make(rec, max_window_s=1.2), str(wav), "s2tt", "spa", "eng", str(tmp_path / "o.txt"))
     assert rec.calls == 1 and (tmp_path / "o.txt").read_text().count("\n") == 3
 
 

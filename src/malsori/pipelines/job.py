@@ -62,7 +62,6 @@ def run_job(translator: Translator, input, task: str, tgt: str, src: str | None,
     anchor = audio_path or text_path
     checkpoint = None
     done: dict = {}
-    resumed = 0
     if anchor is not None:
         key = request_key(input if request.text is None and not hasattr(input, "samples") else None,
                           request.text, request.task, request.src, request.tgt, route.describe())

@@ -24,7 +24,7 @@ import numpy as np
 from malsori.audio import Audio
 from malsori.errors import LanguageError
 from malsori.languages import normalize_language
-from malsori.pipelines.translate import TASKS, Translator, check_task
+from malsori.pipelines.translate import Translator, check_task
 
 RATE = 16_000
 _CLAUSE_END = re.compile(r"[.!?;:,。！？]$")
