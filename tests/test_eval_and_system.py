@@ -65,4 +65,6 @@ def test_apertium_post_edits_fix_the_courtesy_please_only():
     assert post_edit("Dos entradas al museo, complacer.", "eng", "spa") == "Dos entradas al museo, por favor."
     assert post_edit("Complacer, sienta.", "eng", "spa") == "Por favor, sienta."
     assert post_edit("Quieren complacer sus padres.", "eng", "spa") == "Quieren complacer sus padres."
+    assert post_edit("Hola. Complacer abrir la ventana.", "eng", "spa") == "Hola. Por favor, abrir la ventana."
+    assert post_edit("Complacer a todos es difícil.", "eng", "spa") == "Complacer a todos es difícil."
     assert post_edit("museo, complacer.", "spa", "eng") == "museo, complacer."  # other pairs untouched

@@ -92,9 +92,59 @@ def test_s2st_stream_translates_and_speaks_each_unit_once(translator, two_senten
 
 
 def test_stream_cli_errors_are_one_line(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "malsori.cli", "stream", "mic", "--tgt", "spa", "--src", "eng"],
-                          capture_output=True, text=True)
-    assert proc.returncode == 1 and proc.stderr.count("\n") == 1 and "microphone" in proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "malsori.cli", "stream", "mic", "--tgt", "spa", "--src", "eng",
+                           "--mic-command", str(tmp_path / "no-such-recorder")], capture_output=True, text=True)
+    assert proc.returncode == 3 and proc.stderr.count("\n") == 1 and "cannot start the recorder" in proc.stderr
+
+
+def test_live_pcm_is_resampled_as_one_stream():
+    """Pieces of any size give the samples that resampling the whole signal gives, so frame
+    boundaries leave no clicks."""
+    from malsori.audio.live import pcm_chunks
+
+    t = np.arange(22050 * 2) / 22050
+    pcm = (0.5 * np.sin(2 * np.pi * 440 * t) * 32767).astype("<i2")
+    import io
+
+    chunks = list(pcm_chunks(io.BytesIO(pcm.tobytes() + b"\x01"), 22050, chunk_s=0.1))  # odd trailing byte
+    assert len(chunks) >= 20
+    joined = np.concatenate(chunks)
+    whole = Audio(pcm.astype(np.float32) / 32768, 22050).resample(16000).samples
+    assert abs(len(joined) - len(whole)) <= 2
+    n = min(len(joined), len(whole))
+    assert np.max(np.abs(joined[:n] - whole[:n])) < 1e-3
+
+
+@pytest.mark.slow
+def test_stream_from_a_recorder_command_and_from_stdin(tmp_path, english_speech):
+    raw = tmp_path / "speech.raw"
+    raw.write_bytes((np.clip(english_speech.samples, -1, 1) * 32767).astype("<i2").tobytes())
+    rate = str(english_speech.sample_rate)
+    common = ["--task", "asr", "--tgt", "eng", "--src", "eng", "--rate", rate]
+    mic = subprocess.run([sys.executable, "-m", "malsori.cli", "stream", "mic", "--mic-command", f"cat {raw}"]
+                         + common, capture_output=True, text=True, timeout=300)
+    with open(raw, "rb") as fh:
+        piped = subprocess.run([sys.executable, "-m", "malsori.cli", "stream", "-"] + common, stdin=fh,
+                               capture_output=True, text=True, timeout=300)
+    for proc in (mic, piped):
+        assert proc.returncode == 0, proc.stderr
+        assert "listening" in proc.stderr and "coffee" in proc.stderr.lower()
+
+
+@pytest.mark.slow
+def test_ctrl_c_finishes_the_utterance_in_progress(translator, two_sentences):
+    from malsori.pipelines.stream import StreamingTranslator, file_chunks, run_stream
+
+    def interrupted():
+        for i, chunk in enumerate(file_chunks(two_sentences)):
+            if i * 0.32 > 4.4:  # inside the second sentence
+                raise KeyboardInterrupt
+            yield chunk
+
+    run = run_stream(StreamingTranslator(translator, "asr", "eng", "eng"), interrupted())
+    assert run.interrupted and len(run.utterances) == 2
+    assert run.source_duration < two_sentences.duration - 0.7
+    assert "window" in " ".join(e.text for e in run.events if e.kind == "commit").lower()
 
 
 @pytest.mark.slow

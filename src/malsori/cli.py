@@ -95,7 +95,8 @@ def translate(
 
 @app.command()
 def stream(
-    input: str = typer.Argument(..., help="audio file, played at real time unless --as-fast-as-possible"),
+    input: str = typer.Argument(..., help="audio file (played at real time unless --as-fast-as-possible), "
+                                          "'mic' for the microphone, or '-' for raw 16-bit PCM on stdin"),
     task: str = typer.Option("s2tt", "--task", "-t", help="asr, s2tt or s2st"),
     tgt: str = typer.Option(..., "--tgt", help="target language"),
     src: Optional[str] = typer.Option(None, "--src", help="spoken language (needed to start at once)"),
@@ -104,21 +105,32 @@ def stream(
     fast: bool = typer.Option(False, "--as-fast-as-possible", help="no real-time pacing (for evaluation)"),
     chunk_ms: int = typer.Option(320, "--chunk-ms", help="input chunk size, as SeamlessStreaming"),
     unit_words: int = typer.Option(5, "--unit-words", help="latency/quality knob: words per translated unit"),
+    speed: float = typer.Option(1.0, "--speed", help="speaking rate of the translated speech (1.0: the voice's)"),
+    rate: int = typer.Option(16000, "--rate", help="sample rate of raw PCM on stdin ('-') or from the microphone"),
+    mic_command: Optional[str] = typer.Option(None, "--mic-command",
+                                              help="recorder writing raw s16le mono PCM at --rate to stdout"),
     model: Optional[str] = typer.Option(None, "--model"),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ):
-    """Simultaneous translation of a stream: captions and speech while the speaker talks."""
-    from malsori.errors import MalsoriError
+    """Simultaneous translation of a stream: captions and speech while the speaker talks.
+    Ctrl-C stops a live stream; its last utterance is finished and the outputs are written."""
+    import contextlib
+    import sys
+
+    from malsori.errors import Interrupted, MalsoriError
 
     try:
-        from malsori.audio import load_audio
+        from malsori.audio import live, load_audio
         from malsori.pipelines.stream import StreamingTranslator, run_stream, write_outputs
 
+        session = StreamingTranslator(_translator(model, None, None), task, tgt, src, unit_words=unit_words,
+                                      speed=speed)
         if input == "mic":
-            raise MalsoriError("microphone input from the terminal is not available: stream a file, or "
-                               "run `malsori serve` and use the microphone from the web page")
-        audio = load_audio(input)
-        session = StreamingTranslator(_translator(model, None, None), task, tgt, src, unit_words=unit_words)
+            source = live.microphone(mic_command, rate, chunk_ms / 1000)
+        elif input == "-":
+            source = contextlib.nullcontext(live.pcm_chunks(sys.stdin.buffer, rate, chunk_ms / 1000))
+        else:
+            source = contextlib.nullcontext(load_audio(input))
 
         def show(ev):
             if quiet or ev.kind in ("audio", "endpoint"):
@@ -129,8 +141,13 @@ def stream(
         from rich.console import Console
 
         console = Console(stderr=True)
-        run = run_stream(session, audio, chunk_s=chunk_ms / 1000, realtime=not fast, on_event=show)
+        with source as chunks:
+            if input in ("mic", "-") and not quiet:
+                console.print("listening (Ctrl-C stops)", style="dim")
+            run = run_stream(session, chunks, chunk_s=chunk_ms / 1000, realtime=not fast, on_event=show)
         write_outputs(run, output, log)
+        if run.interrupted and input not in ("mic", "-"):
+            raise Interrupted("stopped: the stream up to Ctrl-C was translated and written")
     except MalsoriError as exc:
         _fail(exc)
     if not quiet:

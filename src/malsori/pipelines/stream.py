@@ -3,7 +3,7 @@ is still talking.
 
 Policy (the reference ideas are Whisper-Streaming's LocalAgreement and SeamlessStreaming's chunked
 input): a VAD follows the stream frame by frame; while someone speaks, the current utterance is
-re-recognised every ``update_s`` seconds and only the words on which the last two hypotheses
+re-recognised every ``update_s`` seconds (more seldom when decoding would not keep up) and only the words on which the last two hypotheses
 agree are committed (LocalAgreement-2). Committed words are translated once, in clause-sized
 units (at punctuation) so nothing already said is translated again, and each translated unit is
 spoken. When the VAD hears ``endpoint_s`` of silence, or the utterance reaches
@@ -12,7 +12,6 @@ spoken. When the VAD hears ``endpoint_s`` of silence, or the utterance reaches
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 import time
@@ -27,6 +26,7 @@ from malsori.languages import normalize_language
 from malsori.pipelines.translate import Translator, check_task
 
 RATE = 16_000
+DRAFT_LOAD = 0.6  # the share of real time that interim decodes may take (the rest: VAD, MT, TTS)
 _CLAUSE_END = re.compile(r"[.!?;:,。！？]$")
 
 
@@ -85,9 +85,9 @@ class StreamingTranslator:
     ``close()`` flushes the last utterance."""
 
     def __init__(self, translator: Translator, task: str, tgt: str, src: str | None = None,
-                 update_s: float = 0.64, endpoint_s: float = 0.5, max_utterance_s: float = 15.0,
+                 update_s: float = 0.32, endpoint_s: float = 0.5, max_utterance_s: float = 15.0,
                  unit_words: int = 5, speech_threshold: float = 0.5, max_speed: float = 1.6,
-                 catch_up_s: float = 2.0):
+                 catch_up_s: float = 2.0, speed: float = 1.0):
         task = check_task(task)
         if task not in ("asr", "s2tt", "s2st"):
             raise LanguageError(f"streaming takes speech input: use one of asr, s2tt, s2st (not {task})")
@@ -100,13 +100,17 @@ class StreamingTranslator:
         if self.route.recognizer is None:
             raise LanguageError("streaming needs a cascade route (recogniser, translator, voice)")
         self.update_s, self.endpoint_s, self.max_utterance_s = update_s, endpoint_s, max_utterance_s
+        # Interim decodes never take more than DRAFT_LOAD of the time: each waits at least
+        # update_s and at least cost / DRAFT_LOAD (cost: a running mean of the last drafts).
+        self.draft_cost = 0.0
         self.threshold = speech_threshold
         # The latency/quality knob: committed words are translated once this many wait (or at a
         # clause boundary). Fewer words: earlier output, less context for the translator.
         self.unit_words = unit_words
-        # Translated speech that falls behind the speaker is spoken faster, up to ``max_speed``:
-        # speed = 1 + backlog / catch_up_s, where backlog is the queued speech not yet played.
-        self.max_speed, self.catch_up_s = max_speed, catch_up_s
+        # Translated speech is spoken at ``speed`` (1.0: the voice's own rate) and, when it falls
+        # behind the speaker, faster, up to ``max_speed``: speed * (1 + backlog / catch_up_s),
+        # where backlog is the queued speech not yet played.
+        self.speed, self.max_speed, self.catch_up_s = speed, max(max_speed, speed), catch_up_s
         self.playback_end = 0.0
         from malsori.engines.vad.streaming import StreamingVAD
 
@@ -115,7 +119,6 @@ class StreamingTranslator:
         self.utterance = 0
         self.spans: dict[int, tuple[float, float]] = {}  # utterance -> (speech start, endpoint) in s
         self._preroll = np.zeros(0, np.float32)
-        self._fast = None
         self._reset_utterance()
 
     # --- state -------------------------------------------------------------------------------
@@ -130,6 +133,10 @@ class StreamingTranslator:
         self.untranslated: list[str] = []
         self.utterance_start: float | None = None
         self._native = None  # an incremental decoder for this utterance, when the recogniser has one
+
+    @property
+    def update_interval(self) -> float:
+        return max(self.update_s, self.draft_cost / DRAFT_LOAD)
 
     @property
     def now(self) -> float:
@@ -167,7 +174,7 @@ class StreamingTranslator:
             too_long = self.buffered / RATE >= self.max_utterance_s
             if ended or too_long:
                 events += self._finish_utterance()
-            elif self._native is not None or self.since_decode / RATE >= self.update_s:
+            elif self._native is not None or self.since_decode / RATE >= self.update_interval:
                 events += self._update()
         return events
 
@@ -175,7 +182,8 @@ class StreamingTranslator:
         """Load every model before the first chunk arrives, as a server does at start-up."""
         probe = Audio(np.zeros(RATE // 2, np.float32), RATE)
         self.route.recognizer.transcribe(probe, self.src, translate_to=self.route.asr_target)
-        self._fast_recognizer()
+        if hasattr(self.route.recognizer, "draft"):
+            self.route.recognizer.draft(probe, self.src, translate_to=self.route.asr_target)
         if self.route.translators or self.route.synthesizer is not None:
             self._translate("hello")
             self.playback_end = 0.0
@@ -184,25 +192,22 @@ class StreamingTranslator:
     def close(self) -> list[StreamEvent]:
         return self._finish_utterance() if self.in_speech else []
 
-    def _fast_recognizer(self):
-        """Interim hypotheses decode greedily (beam 1, no timestamp tokens) with the same loaded
-        model: they are only compared for agreement; the utterance's final pass uses the full beam."""
-        if self._fast is None:
-            rec = self.route.recognizer
-            self._fast = rec
-            if getattr(rec, "beam_size", 1) > 1 and getattr(rec, "_model", None) is not None:
-                self._fast = copy.copy(rec)
-                self._fast.beam_size = 1
-                if hasattr(rec, "segment_timestamps"):
-                    self._fast.segment_timestamps = False
-        return self._fast
-
     def _recognise(self, final: bool = True) -> list[str]:
         self.since_decode = 0
         if self._native is not None:
             return self._native.final() if final else self._native.hypothesis()
         audio = Audio(np.concatenate(self.buffer), RATE)
-        recognizer = self.route.recognizer if final else self._fast_recognizer()
+        recognizer = self.route.recognizer
+        # Interim hypotheses are only compared for agreement: a quick draft decode is enough
+        # where the recogniser offers one; the utterance's final pass is the full decode.
+        if not final:
+            t0 = time.perf_counter()
+            if hasattr(recognizer, "draft"):
+                text = recognizer.draft(audio, self.src, translate_to=self.route.asr_target)
+            else:
+                text = recognizer.transcribe(audio, self.src, translate_to=self.route.asr_target).text
+            self.draft_cost = 0.7 * self.draft_cost + 0.3 * (time.perf_counter() - t0)
+            return text.split()
         transcript = recognizer.transcribe(audio, self.src, translate_to=self.route.asr_target)
         return transcript.text.split()
 
@@ -248,8 +253,8 @@ class StreamingTranslator:
         if self.route.synthesizer is not None and target[0].strip():
             synth = self.route.synthesizer
             backlog = max(0.0, self.playback_end - self.now)
-            speed = min(self.max_speed, 1.0 + backlog / self.catch_up_s)
-            if getattr(synth, "supports_speed", False) and speed > 1.0:
+            speed = min(self.max_speed, self.speed * (1.0 + backlog / self.catch_up_s))
+            if getattr(synth, "supports_speed", False) and speed != 1.0:
                 speech = synth.synthesize(target[0], self.tgt, speed=speed)
             else:
                 speech = synth.synthesize(target[0], self.tgt)
@@ -269,34 +274,32 @@ class StreamRun:
     summary: dict
     source_duration: float
     compute_seconds: float
+    interrupted: bool = False  # stopped by Ctrl-C; everything up to then was finished
 
 
-def run_stream(session: StreamingTranslator, audio: Audio, chunk_s: float = 0.32, realtime: bool = False,
+def run_stream(session: StreamingTranslator, source, chunk_s: float = 0.32, realtime: bool = False,
                on_event=None) -> StreamRun:
-    """Drive a session with ``audio`` cut into ``chunk_s`` chunks.
+    """Drive a session with ``source``: an ``Audio`` cut into ``chunk_s`` chunks, or live 16 kHz
+    chunks (an iterable, such as ``audio.live.microphone``) that arrive at their own pace.
 
-    Computation-aware times follow SimulEval: chunk k arrives at k*chunk_s; the system starts on
-    it once it has finished the previous one, so clock = max(clock, arrival) + compute time.
-    ``realtime`` also sleeps so that chunks arrive as a microphone would deliver them.
+    Computation-aware times follow SimulEval: a chunk arrives when the audio up to its end has
+    been received; the system starts on it once it has finished the previous one, so
+    clock = max(clock, arrival) + compute time. ``realtime`` paces a file as a microphone would.
+    Ctrl-C ends the stream as its end would: the last utterance is finished and the run returned,
+    marked ``interrupted``.
     """
     from malsori.eval.latency import summarize
 
-    samples = audio.to_mono().resample(RATE).samples
+    if isinstance(source, Audio):
+        source = file_chunks(source, chunk_s, realtime)
     session.warm_up()
-    step = max(1, int(chunk_s * RATE))
-    events, clock, compute, t_start = [], 0.0, 0.0, time.perf_counter()
-    for k in range(0, len(samples) + step, step):
-        chunk = samples[k:k + step]
-        last = k + step >= len(samples)
-        arrival = min(len(samples), k + step) / RATE
-        if realtime:
-            delay = arrival - (time.perf_counter() - t_start)
-            if delay > 0:
-                time.sleep(delay)
+    events, clock, compute, received = [], 0.0, 0.0, 0
+    interrupted = False
+
+    def step(work, arrival):
+        nonlocal clock, compute
         t0 = time.perf_counter()
-        new = session.push(chunk) if len(chunk) else []
-        if last:
-            new += session.close()
+        new = work()
         spent = time.perf_counter() - t0
         compute += spent
         clock = max(clock, arrival) + spent
@@ -304,11 +307,34 @@ def run_stream(session: StreamingTranslator, audio: Audio, chunk_s: float = 0.32
             ev.clock = clock
             if on_event:
                 on_event(ev)
-        events += new
-        if last:
-            break
+        events.extend(new)
+
+    try:
+        for chunk in source:
+            if len(chunk):
+                received += len(chunk)
+                step(lambda: session.push(chunk), received / RATE)
+    except KeyboardInterrupt:
+        interrupted = True
+    step(session.close, received / RATE)
     utterances = per_utterance_latency(events, session)
-    return StreamRun(session.task, events, utterances, summarize(utterances), len(samples) / RATE, compute)
+    return StreamRun(session.task, events, utterances, summarize(utterances), received / RATE, compute,
+                     interrupted)
+
+
+def file_chunks(audio: Audio, chunk_s: float = 0.32, realtime: bool = False):
+    """16 kHz chunks of a recording; with ``realtime``, each no sooner than a microphone would
+    have delivered it."""
+    samples = audio.to_mono().resample(RATE).samples
+    step = max(1, int(chunk_s * RATE))
+    t_start = time.perf_counter()
+    for k in range(0, len(samples), step):
+        chunk = samples[k:k + step]
+        if realtime:
+            delay = (k + len(chunk)) / RATE - (time.perf_counter() - t_start)
+            if delay > 0:
+                time.sleep(delay)
+        yield chunk
 
 
 def per_utterance_latency(events: list[StreamEvent], session: StreamingTranslator) -> list[dict]:
