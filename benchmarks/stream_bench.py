@@ -8,17 +8,28 @@ computation). Quality, streamed and offline side by side on the same files: WER/
 human transcripts (asr); for s2tt/s2st, chrF against the translation of the human transcript by
 the same text translator (the dev speech has no human Spanish references; this isolates what
 recognition and streaming lose), and chrF of the streamed text against the offline translation.
+For s2st, also the round trip: Whisper base transcribes the translated speech, scored with chrF
+against the streamed translation text (how intelligible the faster catch-up speech stays).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 
+import numpy as np
 from common import require_data, utterances
 
-from malsori.audio import load_audio
-from malsori.eval.metrics import chrf, error_rate
+from malsori.audio import Audio, load_audio
+from malsori.eval.metrics import chrf, error_rate, normalize
+
+
+@functools.lru_cache(maxsize=1)
+def listener():
+    from malsori.engines.asr.whisper import WhisperRecognizer
+
+    return WhisperRecognizer("whisper-base")
 
 
 def main():
@@ -26,7 +37,7 @@ def main():
     parser.add_argument("--tasks", default="asr,s2tt,s2st")
     parser.add_argument("--subset", action="append")
     parser.add_argument("--unit-words", type=int, default=5)
-    parser.add_argument("--update-s", type=float, default=0.64)
+    parser.add_argument("--update-s", type=float, default=0.32)
     parser.add_argument("--max-speed", type=float, default=1.6)
     parser.add_argument("--catch-up-s", type=float, default=2.0)
     parser.add_argument("--speed", type=float, default=1.0, help="base speaking rate of translated speech")
@@ -46,7 +57,7 @@ def main():
     audios = [load_audio(r["file"], 16000) for r in rows]
     for task in args.tasks.split(","):
         tgt = args.src if task == "asr" else "spa"
-        streamed, offline, lat, rtfs = [], [], [], []
+        streamed, offline, lat, rtfs, heard, spoken = [], [], [], [], [], []
         for audio in audios:
             session = StreamingTranslator(translator, task, tgt, args.src, update_s=args.update_s,
                                           unit_words=args.unit_words, max_speed=args.max_speed,
@@ -57,6 +68,10 @@ def main():
             offline.append(translator.predict(audio, task="asr" if task == "asr" else "s2tt", tgt_lang=tgt,
                                               src_lang=args.src).text)
             lat += run.utterances
+            chunks = [e.audio.resample(16000).samples for e in run.events if e.kind == "audio"]
+            if chunks:  # round trip: Whisper base hears the translated speech
+                spoken.append(sum(len(c) for c in chunks) / 16000 / audio.duration)
+                heard.append(listener().transcribe(Audio(np.concatenate(chunks), 16000), tgt).text)
             rtfs.append(run.compute_seconds / run.source_duration)
         med = lambda key: statistics.median(u[key] for u in lat if u.get(key) is not None)  # noqa: E731
         refs = [r["text"] for r in rows]
@@ -66,9 +81,15 @@ def main():
                        f"{100 * error_rate(refs, offline, args.src):.1f}%")
         else:
             gold = [translator.predict(r["text"], task="t2tt", src_lang=args.src, tgt_lang=tgt).text for r in rows]
-            ours, theirs = chrf(gold, streamed), chrf(gold, offline)
-            quality = (f"chrF vs MT(transcript): stream {ours:.1f} offline {theirs:.1f} "
+            # The transcripts are lower case without punctuation, so these are compared normalised.
+            plain = lambda texts: [normalize(t, tgt) for t in texts]  # noqa: E731
+            ours, theirs = chrf(plain(gold), plain(streamed)), chrf(plain(gold), plain(offline))
+            quality = (f"chrF (normalised) vs MT(transcript): stream {ours:.1f} offline {theirs:.1f} "
                        f"({100 * (ours - theirs) / theirs:+.1f}%); stream vs offline {chrf(offline, streamed):.1f}")
+            if heard:
+                quality += f"; speech {statistics.median(spoken):.2f}x as long as the input"
+                quality += (f"; round-trip chrF of the speech (raw / normalised) {chrf(streamed, heard):.1f} / "
+                            f"{chrf(plain(streamed), plain(heard)):.1f}")
         print(f"{task:5} n={len(rows)} utterances={len(lat)}  AL {med('AL'):.2f} (CA {med('AL_CA'):.2f})  "
               f"LAAL {med('LAAL'):.2f} (CA {med('LAAL_CA'):.2f})  StartOffset {med('StartOffset'):.2f} "
               f"(CA {med('StartOffset_CA'):.2f})  EndOffset {med('EndOffset'):.2f} (CA {med('EndOffset_CA'):.2f})  "

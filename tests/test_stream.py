@@ -190,3 +190,39 @@ def test_incremental_recognisers_are_fed_once_not_redecoded(two_sentences):
     assert Spy.opened == len(session.spans) == 2
     assert Spy.transcribed == 1  # the warm-up only
     assert [e.kind for e in run.events].count("endpoint") == 2
+
+
+def test_translation_units_break_before_leaning_words_and_speech_is_trimmed():
+    from fakes import BeepSynthesizer, CountingRecognizer, UpperTranslator
+
+    from malsori import Translator
+    from malsori.pipelines.stream import UNIT_GAP_S, StreamingTranslator
+
+    class PausingVoice(BeepSynthesizer):
+        """Speech followed by 0.6 s of silence, as eSpeak NG ends every text."""
+
+        def synthesize(self, text, language, voice=None):
+            speech = super().synthesize(text, language).samples
+            return Audio(np.concatenate([speech, np.zeros(4800, np.float32)]), 8000)
+
+    class SentenceTranslator(UpperTranslator):
+        """Capitalises each input as a sentence, as Apertium does."""
+
+        def translate(self, texts, src, tgt):
+            return [f"{t[:1].upper()}{t[1:]}@{tgt}" for t in texts]
+
+    translator = Translator([CountingRecognizer()], [SentenceTranslator()], [PausingVoice()])
+    session = StreamingTranslator(translator, "s2st", "spa", "eng", unit_words=3)
+    translated = lambda events: [e.text for e in events if e.kind == "translation"]  # noqa: E731
+    events = session._commit("I would like to".split(), final=False)
+    assert translated(events) == ["I would like@spa"]
+    assert session.untranslated == ["to"]  # held back for the words it leans on
+    events = session._commit("buy two tickets".split(), final=False)
+    assert translated(events) == ["to buy two tickets@spa"]  # continues the sentence: no capital
+    speech = [e.audio for e in events if e.kind == "audio"][0]
+    assert speech.duration == pytest.approx(0.02 * len("to buy two tickets@spa") + UNIT_GAP_S, abs=0.02)
+    # a unit that is all leaning words is still cut rather than held for ever
+    assert translated(session._commit("of the".split(), final=False)) == []
+    assert translated(session._commit(["and"], final=False)) == ["of@spa"]
+    assert translated(session._commit("Mary sat down.".split(), final=True)) == ["the and Mary sat down.@spa"]
+    assert translated(session._commit("she smiled".split(), final=True)) == ["She smiled@spa"]  # a new sentence

@@ -50,6 +50,17 @@ class Audio:
         b = min(self.frames, int(round(end * self.sample_rate)))
         return Audio(self.samples[a:max(a, b)], self.sample_rate)
 
+    def trim(self, keep_start: float = 0.0, keep_end: float = 0.0, floor_db: float = -40.0) -> "Audio":
+        """Drop leading and trailing stretches quieter than ``floor_db`` below the peak, keeping
+        ``keep_start`` / ``keep_end`` seconds of them. All-quiet audio comes back empty."""
+        level = np.abs(self.to_mono().samples)
+        loud = np.flatnonzero(level > self.peak() * 10 ** (floor_db / 20)) if self.frames else []
+        if not len(loud):
+            return Audio(self.samples[:0], self.sample_rate)
+        a = max(0, loud[0] - int(keep_start * self.sample_rate))
+        b = min(self.frames, loud[-1] + 1 + int(keep_end * self.sample_rate))
+        return Audio(self.samples[a:b], self.sample_rate)
+
     def peak(self) -> float:
         return float(np.max(np.abs(self.samples))) if self.frames else 0.0
 

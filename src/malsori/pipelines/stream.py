@@ -28,6 +28,18 @@ from malsori.pipelines.translate import Translator, check_task
 RATE = 16_000
 DRAFT_LOAD = 0.6  # the share of real time that interim decodes may take (the rest: VAD, MT, TTS)
 _CLAUSE_END = re.compile(r"[.!?;:,。！？]$")
+_TRAILING_PUNCTUATION = re.compile(r"[.!?,;:…。！？、]+$")
+_SENTENCE_END = re.compile(r"[.!?。！？][\"')\]]*$")
+UNIT_GAP_S, SENTENCE_GAP_S = 0.1, 0.3  # silence kept after a spoken unit
+# Per source language: words that a translation unit should not end on (articles, possessives,
+# prepositions, conjunctions, auxiliaries, infinitive "to").
+LEANING_WORDS = {
+    "eng": frozenset("""a an the my your his her its our their this that these those some any no every
+        of to in on at by for with from into onto about over under between through after before
+        and or but nor so if than as because while when where who which whose whom
+        is are was were be been am do does did have has had will would shall should can could may
+        might must not very more most""".split()),
+}
 
 
 @dataclass
@@ -54,6 +66,12 @@ class StreamEvent:
 
 def _key(word: str) -> str:
     return re.sub(r"[^\w']", "", word.lower())
+
+
+def _capitalised_midsentence(text: str) -> bool:
+    """A unit that starts with a capital inside a sentence starts with a name (English "I" aside)."""
+    first = text.split()[0] if text.split() else ""
+    return first[:1].isupper() and first not in ("I", "I'm", "I'll", "I've", "I'd")
 
 
 def agreed_prefix(a: list[str], b: list[str]) -> int:
@@ -131,6 +149,7 @@ class StreamingTranslator:
         self.previous: list[str] = []
         self.committed: list[str] = []
         self.untranslated: list[str] = []
+        self.sentence_open = False  # the last translated unit left its sentence unfinished
         self.utterance_start: float | None = None
         self._native = None  # an incremental decoder for this utterance, when the recogniser has one
 
@@ -186,7 +205,7 @@ class StreamingTranslator:
             self.route.recognizer.draft(probe, self.src, translate_to=self.route.asr_target)
         if self.route.translators or self.route.synthesizer is not None:
             self._translate("hello")
-            self.playback_end = 0.0
+            self.playback_end, self.sentence_open = 0.0, False
         self.vad.push(np.zeros(1024, np.float32))
 
     def close(self) -> list[StreamEvent]:
@@ -217,7 +236,12 @@ class StreamingTranslator:
         agreed = agreed_prefix(self.previous, words)
         self.previous = words
         if agreed > len(self.committed):
-            events += self._commit(words[len(self.committed):agreed], final=False)
+            new = words[len(self.committed):agreed]
+            if agreed == len(words):
+                # Whisper ends a hypothesis that stops mid-sentence with a full stop; punctuation
+                # after the last word heard so far is a guess, so it is not committed.
+                new[-1] = _TRAILING_PUNCTUATION.sub("", new[-1]) or new[-1]
+            events += self._commit(new, final=False)
         if len(words) > len(self.committed):
             events.append(self._event("partial", " ".join(words[len(self.committed):])))
         return events
@@ -242,6 +266,12 @@ class StreamingTranslator:
             (i + 1 for i, w in enumerate(self.untranslated) if _CLAUSE_END.search(w)), default=0)
         if not final and len(self.untranslated) - cut >= self.unit_words:
             cut = len(self.untranslated)
+            # Not after a word that leans on the next one ("the", "of", "to"): translated alone
+            # it loses its head, and the translator cannot reorder around it.
+            leaning = LEANING_WORDS.get(self.route.asr_target or self.src, ())
+            while cut > 1 and _key(self.untranslated[cut - 1]) in leaning and not _CLAUSE_END.search(
+                    self.untranslated[cut - 1]):
+                cut -= 1
         if cut:
             unit, self.untranslated = " ".join(self.untranslated[:cut]), self.untranslated[cut:]
             events += self._translate(unit)
@@ -249,6 +279,10 @@ class StreamingTranslator:
 
     def _translate(self, text: str) -> list[StreamEvent]:
         target = self.route.translate_texts([text], self.src, self.tgt)
+        if self.sentence_open and target[0][:1].isupper() and not _capitalised_midsentence(text):
+            # Translators capitalise each input as a sentence; this unit continues one.
+            target[0] = target[0][0].lower() + target[0][1:]
+        self.sentence_open = not _SENTENCE_END.search(text)
         events = [self._event("translation", target[0])]
         if self.route.synthesizer is not None and target[0].strip():
             synth = self.route.synthesizer
@@ -258,6 +292,9 @@ class StreamingTranslator:
                 speech = synth.synthesize(target[0], self.tgt, speed=speed)
             else:
                 speech = synth.synthesize(target[0], self.tgt)
+            # Voices end each text with a sentence pause (eSpeak NG: 0.6 s), but a unit is often
+            # mid-sentence: keep a short gap, a longer one where the unit ends a sentence.
+            speech = speech.trim(keep_end=SENTENCE_GAP_S if _SENTENCE_END.search(target[0]) else UNIT_GAP_S)
             self.playback_end = max(self.playback_end, self.now) + speech.duration
             events.append(self._event("audio", target[0], audio=speech))
         return events

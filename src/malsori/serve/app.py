@@ -149,7 +149,9 @@ class StreamConnection:
     """One client's live stream: PCM in, events out, and a JSON-lines log of what was emitted."""
 
     def __init__(self, ws, session, sample_rate: int, log_dir: Path | None):
-        self.ws, self.session, self.rate = ws, session, sample_rate
+        from malsori.audio.live import PcmDecoder
+
+        self.ws, self.session, self.decoder = ws, session, PcmDecoder(sample_rate)
         self.events: list = []
         self.t0: float | None = None
         self.log = None
@@ -173,7 +175,7 @@ class StreamConnection:
                         break
                     if self.t0 is None:
                         self.t0 = time.perf_counter()
-                    samples = await run_in_threadpool(self._to_16k, data)
+                    samples = await run_in_threadpool(self.decoder.feed, data)
                     await self._send(await run_in_threadpool(self.session.push, samples))
                 elif message.get("text") is not None:
                     if _is_end(message["text"]):
@@ -193,14 +195,6 @@ class StreamConnection:
                     pass
             if self.log:
                 self.log.close()
-
-    def _to_16k(self, data: bytes) -> np.ndarray:
-        samples = np.frombuffer(data, "<i2").astype(np.float32) / 32768.0
-        if self.rate != 16000:
-            import soxr
-
-            samples = soxr.resample(samples, self.rate, 16000)
-        return samples
 
     def _record(self, events) -> None:
         now = time.perf_counter() - (self.t0 or time.perf_counter())
