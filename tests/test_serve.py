@@ -113,6 +113,8 @@ def test_stream_protocol_end_to_end(client, pcm_22k):
     (json.dumps({"task": "s2tt", "tgt": "spa", "sample_rate": 16000, "format": "f32"}), "s16le"),
     (json.dumps({"task": "t2tt", "tgt": "spa", "src": "eng", "sample_rate": 16000}), "speech input"),
     (json.dumps({"task": "s2tt", "tgt": "xx", "src": "eng", "sample_rate": 16000}), "unknown language"),
+    (json.dumps({"task": "s2st", "tgt": "spa", "src": "eng", "sample_rate": 16000, "speed": 9}), "speed within"),
+    (json.dumps({"task": "s2tt", "tgt": "spa", "src": "eng", "sample_rate": 16000, "unit_words": "x"}), "integer"),
 ])
 def test_bad_first_message_gets_error_and_1008(client, first, pattern):
     with client.websocket_connect("/v1/stream") as ws:

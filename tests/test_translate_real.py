@@ -85,3 +85,19 @@ def test_vosk_transcribes_korean_model_on_english_noise_without_crashing(english
     assert transcript.language == "kor"
     for seg in transcript.segments:
         assert seg.end >= seg.start and seg.words
+
+
+def test_whisper_drafts_on_a_short_window_read_what_the_full_decode_reads(english_speech):
+    """Streaming drafts decode on an encoder window fitted to the audio; on a prefix and on the
+    whole sentence they must still say what the 30 s window says, with no repetition loop."""
+    from malsori.audio import Audio
+    from malsori.engines.asr.whisper import WhisperRecognizer
+
+    rec = WhisperRecognizer("whisper-tiny.en")
+    prefix = english_speech.slice(0, 2.6)
+    for audio in (prefix, english_speech):
+        full = rec.transcribe(audio, "eng").text
+        draft = rec.draft(audio, "eng")
+        assert wer([full], [draft]) <= 0.15, (full, draft)
+    assert len(rec.draft(english_speech, "eng").split()) <= len(ENGLISH_SENTENCE.split()) + 2
+    assert rec.draft(Audio(english_speech.samples[:0], english_speech.sample_rate), "eng") == ""

@@ -104,8 +104,10 @@ def stream(
     log: Optional[Path] = typer.Option(None, "--log", help="latency log: units with emission times + summary"),
     fast: bool = typer.Option(False, "--as-fast-as-possible", help="no real-time pacing (for evaluation)"),
     chunk_ms: int = typer.Option(320, "--chunk-ms", help="input chunk size, as SeamlessStreaming"),
-    unit_words: int = typer.Option(5, "--unit-words", help="latency/quality knob: words per translated unit"),
-    speed: float = typer.Option(1.0, "--speed", help="speaking rate of the translated speech (1.0: the voice's)"),
+    unit_words: Optional[int] = typer.Option(None, "--unit-words",
+                                             help="latency/quality knob: words per translated unit "
+                                                  "(default 5, 3 for s2st)"),
+    speed: float = typer.Option(1.25, "--speed", help="speaking rate of the translated speech (1.0: the voice's)"),
     rate: int = typer.Option(16000, "--rate", help="sample rate of raw PCM on stdin ('-') or from the microphone"),
     mic_command: Optional[str] = typer.Option(None, "--mic-command",
                                               help="recorder writing raw s16le mono PCM at --rate to stdout"),

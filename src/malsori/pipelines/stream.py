@@ -104,8 +104,8 @@ class StreamingTranslator:
 
     def __init__(self, translator: Translator, task: str, tgt: str, src: str | None = None,
                  update_s: float = 0.32, endpoint_s: float = 0.5, max_utterance_s: float = 15.0,
-                 unit_words: int = 5, speech_threshold: float = 0.5, max_speed: float = 1.6,
-                 catch_up_s: float = 2.0, speed: float = 1.0):
+                 unit_words: int | None = None, speech_threshold: float = 0.5, max_speed: float = 2.0,
+                 catch_up_s: float = 1.0, speed: float = 1.25):
         task = check_task(task)
         if task not in ("asr", "s2tt", "s2st"):
             raise LanguageError(f"streaming takes speech input: use one of asr, s2tt, s2st (not {task})")
@@ -124,10 +124,13 @@ class StreamingTranslator:
         self.threshold = speech_threshold
         # The latency/quality knob: committed words are translated once this many wait (or at a
         # clause boundary). Fewer words: earlier output, less context for the translator.
-        self.unit_words = unit_words
+        # Speech output waits for its units, so s2st takes shorter ones by default.
+        self.unit_words = unit_words or (3 if task == "s2st" else 5)
         # Translated speech is spoken at ``speed`` (1.0: the voice's own rate) and, when it falls
         # behind the speaker, faster, up to ``max_speed``: speed * (1 + backlog / catch_up_s),
-        # where backlog is the queued speech not yet played.
+        # where backlog is the queued speech not yet played. The defaults keep the speech within
+        # 2 s of the speaker (eSpeak NG's Spanish at 1.0 ran 1.23x as long as English sources);
+        # benchmarks/stream_bench.py prints what they cost in intelligibility.
         self.speed, self.max_speed, self.catch_up_s = speed, max(max_speed, speed), catch_up_s
         self.playback_end = 0.0
         from malsori.engines.vad.streaming import StreamingVAD

@@ -3,6 +3,7 @@ the web page that uses both.
 
 WebSocket protocol (`/v1/stream`):
 1. client -> JSON: {"task": "s2tt", "tgt": "spa", "src": "eng", "sample_rate": 48000, "format": "s16le"}
+   (optional: "unit_words": words per translated unit, "speed": speaking rate of translated speech)
 2. server -> {"type": "ready"}; then client -> binary frames of 16-bit little-endian mono PCM
 3. server -> JSON events {"type": partial|commit|translation|endpoint|latency|error, ...}; translated
    speech comes as {"type": "audio", "sample_rate": R, "samples": N, "text": ...} followed by one
@@ -131,8 +132,13 @@ def _parse_config(text: str) -> dict:
 def _open_session(translator, config: dict):
     from malsori.pipelines.stream import StreamingTranslator
 
-    session = StreamingTranslator(translator, config["task"], config["tgt"], config.get("src"),
-                                  unit_words=int(config.get("unit_words", 5)))
+    try:
+        options = {k: kind(config[k]) for k, kind in (("unit_words", int), ("speed", float)) if k in config}
+    except (TypeError, ValueError):
+        raise MalsoriError("unit_words must be an integer and speed a number") from None
+    if not 1 <= options.get("unit_words", 3) <= 50 or not 0.5 <= options.get("speed", 1.0) <= 3.0:
+        raise MalsoriError("unit_words must be within 1..50 and speed within 0.5..3")
+    session = StreamingTranslator(translator, config["task"], config["tgt"], config.get("src"), **options)
     session.warm_up()
     return session
 

@@ -111,6 +111,8 @@ class WhisperRecognizer:
         task = "translate" if translate_to is not None and translate_to != language else "transcribe"
         model = self.model
         samples = self._samples(audio)
+        if not len(samples):
+            return ""
         seconds = min(30.0, max(self.draft_min_s, len(samples) / SAMPLE_RATE + self.draft_pad_s))
         padded = np.zeros(int(seconds * SAMPLE_RATE), np.float32)
         padded[: min(len(samples), len(padded))] = samples[: len(padded)]
