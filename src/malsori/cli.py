@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Optional
@@ -12,6 +13,8 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                   help="malsori: offline speech translation and speech AI on a CPU.")
 models_app = typer.Typer(no_args_is_help=True, help="The model catalog: list, inspect, import, verify.")
 app.add_typer(models_app, name="models")
+voice_app = typer.Typer(no_args_is_help=True, help="Voice and prosody: analyse a recording, carry its delivery over.")
+app.add_typer(voice_app, name="voice")
 
 
 def _fail(exc) -> None:
@@ -269,6 +272,51 @@ def models_verify(model_id: Optional[str] = typer.Argument(None)):
         typer.echo(f"malsori: error: {line}", err=True)
     if problems:
         raise typer.Exit(5)
+
+
+@voice_app.command("analyze")
+def voice_analyze(audio: Path = typer.Argument(..., help="speech recording")):
+    """Pitch, pace, pauses, loudness, voice quality of a recording, as JSON."""
+    from malsori.errors import MalsoriError
+
+    try:
+        from malsori.audio import load_audio
+        from malsori.prosody import analyze
+
+        typer.echo(json.dumps(analyze(load_audio(audio)).summary(), indent=2))
+    except MalsoriError as exc:
+        _fail(exc)
+
+
+@voice_app.command("transfer")
+def voice_transfer(
+    source: Path = typer.Argument(..., help="the recording whose delivery and voice to keep"),
+    target: Path = typer.Argument(..., help="the speech to re-speak (any language)"),
+    output: Path = typer.Option(..., "-o", "--output"),
+    duration: Optional[float] = typer.Option(None, "--duration", help="fit the output to this many seconds"),
+    fit_duration: bool = typer.Option(False, "--fit-duration", help="make the output last as long as SOURCE"),
+    rate: bool = typer.Option(True, "--rate/--no-rate", help="follow the source's pace"),
+    pitch: bool = typer.Option(True, "--pitch/--no-pitch", help="the source's pitch register and range"),
+    loudness: bool = typer.Option(True, "--loudness/--no-loudness"),
+    whisper: bool = typer.Option(True, "--whisper/--no-whisper", help="whispered source -> whispered output"),
+    voice: bool = typer.Option(True, "--voice/--no-voice", help="scale formants toward the source speaker"),
+):
+    """Apply SOURCE's pace, pitch, loudness, whisper and formant scale to TARGET's speech."""
+    from malsori.errors import MalsoriError
+
+    try:
+        from malsori.audio import load_audio, save_audio
+        from malsori.prosody import transfer
+
+        src, tgt = load_audio(source), load_audio(target)
+        out, report = transfer(src, tgt, rate=rate, pitch=pitch, loudness=loudness, whisper=whisper, voice=voice,
+                               duration=src.duration if fit_duration else duration)
+        save_audio(output, out)
+    except MalsoriError as exc:
+        _fail(exc)
+    for warning in report.warnings:
+        typer.echo(f"malsori: warning: {warning}", err=True)
+    typer.echo(json.dumps(report.to_dict()))
 
 
 @app.command("eval")
