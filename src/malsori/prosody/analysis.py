@@ -135,12 +135,12 @@ def _speech_stretches(times, intensity, min_pause_s: float) -> list[tuple[float,
 def _syllable_nuclei(times, intensity, f0, in_speech, dip_db: float = 2.0) -> int:
     """Peaks of intensity in voiced speech that stand ``dip_db`` above the dip before them, after
     de Jong & Wempe (2009); whispered speech counts its unvoiced peaks instead."""
-    usable = in_speech & np.isfinite(f0) if np.isfinite(f0[in_speech]).mean() > WHISPER_VOICED_FRACTION \
-        else in_speech
-    if len(intensity) < 3:
+    if len(intensity) < 3 or not in_speech.any():
         return 0
+    voiced = np.isfinite(f0)
+    usable = in_speech & voiced if voiced[in_speech].mean() > WHISPER_VOICED_FRACTION else in_speech
     smooth = np.convolve(intensity, np.ones(3) / 3, mode="same")
-    threshold = np.median(smooth[in_speech]) - 6.0 if in_speech.any() else np.inf
+    threshold = np.median(smooth[in_speech]) - 6.0
     count, dip = 0, np.inf
     for i in range(1, len(smooth) - 1):
         dip = min(dip, smooth[i])
