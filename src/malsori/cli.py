@@ -107,6 +107,8 @@ def stream(
     log: Optional[Path] = typer.Option(None, "--log", help="latency log: units with emission times + summary"),
     fast: bool = typer.Option(False, "--as-fast-as-possible", help="no real-time pacing (for evaluation)"),
     chunk_ms: int = typer.Option(320, "--chunk-ms", help="input chunk size, as SeamlessStreaming"),
+    update_ms: int = typer.Option(320, "--update-ms", help="least time between interim decodes (longer: "
+                                                        "fewer premature commits, more latency)"),
     unit_words: Optional[int] = typer.Option(None, "--unit-words",
                                              help="latency/quality knob: words per translated unit "
                                                   "(default 5, 3 for s2st)"),
@@ -129,7 +131,7 @@ def stream(
         from malsori.pipelines.stream import StreamingTranslator, run_stream, write_outputs
 
         session = StreamingTranslator(_translator(model, None, None), task, tgt, src, unit_words=unit_words,
-                                      speed=speed)
+                                      speed=speed, update_s=update_ms / 1000)
         if input == "mic":
             source = live.microphone(mic_command, rate, chunk_ms / 1000)
         elif input == "-":
