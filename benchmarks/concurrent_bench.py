@@ -19,13 +19,11 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 from common import require_data
-from long_bench import build
+from long_bench import build_samples
 
 
 async def client(url: str, pcm: bytes, task: str, frame_bytes: int) -> dict:
@@ -73,12 +71,7 @@ def main():
     parser.add_argument("--task", default="asr")
     args = parser.parse_args()
     require_data()
-    from malsori.audio import load_audio
-
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "speech.wav"
-        build(args.seconds / 60, path)
-        samples = load_audio(path, 16000).samples
+    samples = build_samples(args.seconds / 60)
     pcm = (np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes()
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -43,6 +43,16 @@ def build(minutes: float, path: Path) -> float:
     return total
 
 
+def build_samples(minutes: float) -> np.ndarray:
+    """``build``'s speech as 16 kHz samples in memory."""
+    from malsori.audio import load_audio
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "speech.wav"
+        build(minutes, path)
+        return load_audio(path, 16000).samples
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--minutes", type=float, default=10.0)

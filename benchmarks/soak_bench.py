@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
 import time
-from pathlib import Path
 
 from common import require_data
-from long_bench import build
+from long_bench import build_samples
 
 
 def rss_mb() -> float:
@@ -28,13 +26,10 @@ def main():
     parser.add_argument("--task", default="asr")
     args = parser.parse_args()
     require_data()
-    from malsori import Translator, load_audio
+    from malsori import Translator
     from malsori.pipelines.stream import StreamingTranslator
 
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "soak.wav"
-        build(args.minutes, path)
-        samples = load_audio(path, 16000).samples
+    samples = build_samples(args.minutes)
     session = StreamingTranslator(Translator(), args.task, "eng" if args.task == "asr" else "spa", "eng")
     session.warm_up()
     step, minute, compute, words = 5120, 16000 * 60, 0.0, 0

@@ -3,8 +3,8 @@ is still talking.
 
 Policy (the reference ideas are Whisper-Streaming's LocalAgreement and SeamlessStreaming's chunked
 input): a VAD follows the stream frame by frame; while someone speaks, the current utterance is
-re-recognised every ``update_s`` seconds (more seldom when decoding would not keep up) and only the words on which the last two hypotheses
-agree are committed (LocalAgreement-2). Committed words are translated once, in clause-sized
+re-recognised every ``update_s`` seconds (more seldom when decoding would not keep up) and only
+the words on which the last two hypotheses agree are committed (LocalAgreement-2). Committed words are translated once, in clause-sized
 units (at punctuation) so nothing already said is translated again, and each translated unit is
 spoken. When the VAD hears ``endpoint_s`` of silence, or the utterance reaches
 ``max_utterance_s``, everything left is committed and a new utterance starts.
@@ -70,7 +70,7 @@ def _key(word: str) -> str:
 
 def _capitalised_midsentence(text: str) -> bool:
     """A unit that starts with a capital inside a sentence starts with a name (English "I" aside)."""
-    first = text.split()[0] if text.split() else ""
+    first = (text.split() or [""])[0]
     return first[:1].isupper() and first not in ("I", "I'm", "I'll", "I've", "I'd")
 
 

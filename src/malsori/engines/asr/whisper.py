@@ -38,6 +38,7 @@ class WhisperRecognizer:
         # Streaming drafts (see ``draft``): encoder window >= audio + pad and >= min, in seconds.
         self.draft_min_s, self.draft_pad_s = draft_min_s, draft_pad_s
         self._model = None
+        self._draft_tokenizers: dict = {}
         self._lock = threading.Lock()
         card = get_card(model_id)
         self._languages = set(card.languages) if card.languages else None
@@ -104,8 +105,8 @@ class WhisperRecognizer:
         Whisper's encoder costs the same for 1 s as for 30 s because faster-whisper pads every
         input to 30 s; CTranslate2 accepts shorter windows. Too little padding makes Whisper loop
         (it was trained on padded 30 s windows), so the window keeps ``draft_pad_s`` of silence and
-        is never under ``draft_min_s``. On the English dev prefixes 10 s / 4 s was 2.4x faster and
-        agreed with the 30 s decode on 96% of words (``python benchmarks/draft_bench.py``).
+        is never under ``draft_min_s``. On the English dev prefixes 10 s / 4 s was 3.3x faster, with
+        4.1% of words differing from the 30 s decode (``python benchmarks/draft_bench.py``).
         """
         code = self._check_language(language)
         task = "translate" if translate_to is not None and translate_to != language else "transcribe"
@@ -119,20 +120,31 @@ class WhisperRecognizer:
         frames = int(seconds * 100)
         features = model.feature_extractor(padded)[:, :frames]
         import ctranslate2
-        from faster_whisper.tokenizer import Tokenizer
-        from faster_whisper.transcribe import get_suppressed_tokens
 
-        multilingual = model.model.is_multilingual
-        tokenizer = Tokenizer(model.hf_tokenizer, multilingual, task=task if multilingual else None,
-                              language=(code or "en") if multilingual else None)
+        tokenizer, suppressed = self._draft_tokenizer(task, code)
         encoded = model.model.encode(ctranslate2.StorageView.from_array(
             np.ascontiguousarray(features[None], dtype=np.float32)), to_cpu=False)
         # A bound on length stops a rare repetition loop from costing a whole second.
         limit = int(len(samples) / SAMPLE_RATE * DRAFT_TOKENS_PER_S) + 12
         result = model.model.generate(encoded, [tokenizer.sot_sequence + [tokenizer.no_timestamps]],
                                       beam_size=1, suppress_blank=True, max_length=min(448, limit),
-                                      suppress_tokens=get_suppressed_tokens(tokenizer, [-1]))
+                                      suppress_tokens=suppressed)
         return tokenizer.decode(result[0].sequences_ids[0]).strip()
+
+    def _draft_tokenizer(self, task: str, code: str | None):
+        """The tokenizer and suppressed tokens for drafts, built once per task and language (a
+        stream asks for a draft every 0.32 s)."""
+        key = (task, code)
+        if key not in self._draft_tokenizers:
+            from faster_whisper.tokenizer import Tokenizer
+            from faster_whisper.transcribe import get_suppressed_tokens
+
+            model = self.model
+            multilingual = model.model.is_multilingual
+            tokenizer = Tokenizer(model.hf_tokenizer, multilingual, task=task if multilingual else None,
+                                  language=(code or "en") if multilingual else None)
+            self._draft_tokenizers[key] = (tokenizer, get_suppressed_tokens(tokenizer, [-1]))
+        return self._draft_tokenizers[key]
 
     def detect_language(self, audio: Audio) -> tuple[str, float]:
         if self.model is not None and not self.multilingual:
