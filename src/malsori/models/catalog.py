@@ -70,6 +70,12 @@ CATALOG: dict[str, ModelCard] = {
             2.2, "pip install faster-whisper==1.2.1",
         ),
         ModelCard(
+            "ge2e", ("speaker",), "torch", "package:resemblyzer", "Apache-2.0",
+            "GE2E speaker encoder (Resemblyzer's pretrained.pt, 256-d); malsori computes its features",
+            ANY, {"pretrained.pt": "39373b86598fa3da9fcddee6142382efe09777e8d37dc9c0561f41f0070f134e"}, 17.1,
+            "pip install --no-deps resemblyzer==0.1.4  (and torch: pip install 'malsori[speaker]')",
+        ),
+        ModelCard(
             "apertium-eng-spa", ("t2tt",), "apertium", "system:apertium", "GPL-3.0",
             "Apertium rule-based English<->Spanish translation", frozenset({"eng", "spa"}),
             install_hint="apt-get install apertium apertium-eng-spa",

@@ -36,9 +36,12 @@ class TransferReport:
 
 def transfer(source: Audio, target: Audio, *, rate: bool = True, pitch: bool = True, loudness: bool = True,
              whisper: bool = True, voice: bool = True, duration: float | None = None,
-             source_prosody: Prosody | None = None) -> tuple[Audio, TransferReport]:
+             source_prosody: Prosody | None = None,
+             formant_ratio: float | None = None) -> tuple[Audio, TransferReport]:
     """``target`` re-spoken with ``source``'s delivery. ``duration`` (seconds) fits the output to
-    that length instead of following the source's pace. Returns the audio and what was done."""
+    that length instead of following the source's pace; ``formant_ratio`` skips measuring the
+    voice (a caller transferring phrase by phrase measures it once on the whole). Returns the
+    audio and what was done."""
     report = TransferReport()
     src = source_prosody or analyze(source)
     tgt = analyze(target)
@@ -75,7 +78,7 @@ def transfer(source: Audio, target: Audio, *, rate: bool = True, pitch: bool = T
     if voice and whispered:
         report.warnings.append("formants are not measured on whispered speech: voice left as it is")
     elif voice:
-        ratio = _formant_ratio(source, target, src, tgt)
+        ratio = formant_ratio if formant_ratio is not None else measure_formant_ratio(source, target, src, tgt)
         if ratio is None:
             report.warnings.append("formants could not be measured: voice left as it is")
             ratio = 1.0
@@ -95,16 +98,24 @@ def transfer(source: Audio, target: Audio, *, rate: bool = True, pitch: bool = T
         report.whispered = True
         report.applied.append("whisper")
     if loudness and np.isfinite(src.loudness_lufs):
-        level = loudness_lufs(out)
-        if np.isfinite(level):
-            gain = float(np.clip(src.loudness_lufs - level, -30, 30))
-            peak = out.peak() * 10 ** (gain / 20)
-            if peak > 0.99:  # never clip: give up the last dBs instead
-                gain -= 20 * np.log10(peak / 0.99)
-            out = Audio(out.samples * np.float32(10 ** (gain / 20)), out.sample_rate)
+        out, gain = match_loudness(out, src.loudness_lufs)
+        if gain is not None:
             report.loudness_gain_db = gain
             report.applied.append("loudness")
     return out, report
+
+
+def match_loudness(audio: Audio, lufs: float) -> tuple[Audio, float | None]:
+    """``audio`` brought to ``lufs`` integrated loudness, never clipping (it gives up the last
+    dBs instead). The gain is None when the audio is too short to measure."""
+    level = loudness_lufs(audio)
+    if not np.isfinite(level):
+        return audio, None
+    gain = float(np.clip(lufs - level, -30, 30))
+    peak = audio.peak() * 10 ** (gain / 20)
+    if peak > 0.99:
+        gain -= 20 * np.log10(peak / 0.99)
+    return Audio(audio.samples * np.float32(10 ** (gain / 20)), audio.sample_rate), gain
 
 
 def _change_voice(target: Audio, tgt: Prosody, formant_ratio: float, median_hz: float, range_factor: float,
@@ -118,7 +129,7 @@ def _change_voice(target: Audio, tgt: Prosody, formant_ratio: float, median_hz: 
     return Audio(out.values[0].astype(np.float32), int(out.sampling_frequency))
 
 
-def _formant_ratio(source: Audio, target: Audio, src: Prosody, tgt: Prosody) -> float | None:
+def measure_formant_ratio(source: Audio, target: Audio, src: Prosody, tgt: Prosody) -> float | None:
     """Geometric mean over F1-F3 of source / target formant frequencies in voiced frames. The
     analysis ceiling follows each speaker's pitch (5 kHz for low voices, 5.5 kHz otherwise):
     a fixed 5.5 kHz overshoots on low male voices."""

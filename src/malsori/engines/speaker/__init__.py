@@ -1,0 +1,1 @@
+"""Speaker encoders: a fixed-size voice embedding per recording (cosine similarity compares voices)."""

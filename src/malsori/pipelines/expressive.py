@@ -1,0 +1,209 @@
+"""Expressive speech output: the translation spoken with the source's delivery.
+
+For one source segment (its audio and recognised words) and its translation:
+1. the source's pauses are found (intensity) and attached to the word they follow;
+2. each pause is carried to a gap between translated words through a word alignment
+   (``malsori.prosody.align``) and the translation is cut into phrases there;
+3. each phrase is synthesised and re-spoken with its source phrase's pace (text syllables per
+   second), pitch register and range, and loudness; the voice's formant scale is measured once
+   for the whole segment so the phrases keep one voice;
+4. the phrases are joined with the source's pause lengths, the whole is whispered when the
+   source was, and its integrated loudness matched.
+``fit_duration`` makes the segment last as long as its source (dubbing); ``duration_factor``
+scales the result like SeamlessExpressive's option of that name. When the source cannot be
+analysed (too short, no voiced frames) the plain synthesis is returned with a warning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from malsori.audio import Audio
+from malsori.audio.core import concatenate, silence
+from malsori.prosody.align import align, map_gap, pauses_after_words, words_of
+from malsori.prosody.analysis import analyze
+from malsori.prosody.transfer import TEMPO_LIMITS, measure_formant_ratio, match_loudness, transfer, whisperize
+from malsori.protocols import Synthesizer, Word
+from malsori.text.syllables import count_syllables
+
+MIN_PAUSE_S = 0.15  # shorter silences are mostly stop closures, not pauses
+MAX_PAUSE_S = 2.0
+MIN_PHRASE_WORDS = 2  # a one-word phrase is too short to re-pitch reliably
+FIT_LIMITS = (0.5, 2.0)  # dubbing may stretch further than pace transfer
+EDGE_KEEP_S = 0.03
+
+
+@dataclass
+class ExpressiveOptions:
+    rate: bool = True
+    pauses: bool = True
+    pitch: bool = True
+    loudness: bool = True
+    whisper: bool = True
+    voice: bool = True
+    duration_factor: float = 1.0
+    fit_duration: bool = False
+
+
+@dataclass
+class ExpressiveReport:
+    phrases: int = 1
+    pauses: list[dict] = field(default_factory=list)  # {"after_source_word", "after_output_word", "seconds"}
+    formant_ratio: float = 1.0
+    whispered: bool = False
+    loudness_gain_db: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
+
+
+class ExpressiveRenderer:
+    def __init__(self, synthesizer: Synthesizer, options: ExpressiveOptions | None = None):
+        self.synthesizer = synthesizer
+        self.options = options or ExpressiveOptions()
+
+    def render(self, source: Audio, words: list[Word], text: str, language: str,
+               source_language: str | None = None, lexicon: dict | None = None) -> tuple[Audio, ExpressiveReport]:
+        """``text`` in ``language`` spoken like ``source``; ``words`` are the source's recognised
+        words with times relative to ``source``."""
+        report = ExpressiveReport()
+        opts = self.options
+        try:
+            src = analyze(source, min_pause_s=MIN_PAUSE_S)
+        except Exception as exc:  # Praat refuses some degenerate signals: speak plainly instead
+            src = None
+            report.warnings.append(f"the source could not be analysed ({exc}): plain output")
+        if src is None or src.speech_time < 0.3 or src.log_f0_stats() is None and not src.whispered:
+            if src is not None:
+                report.warnings.append("the source has too little voiced speech to follow: plain output")
+            return self._scaled(self.synthesizer.synthesize(text, language), source, report), report
+
+        target_words = words_of(text)
+        src_words = [w.text for w in words]
+        src_times = [(w.start, w.end) for w in words]
+        cuts = self._cuts(src, src_words, src_times, target_words, source_language or language, lexicon, report)
+        # Phrase k of the output is spoken like the source between cut k-1 and cut k.
+        bounds = [0] + [j + 1 for j, _, _ in cuts] + [len(target_words)]
+        src_edges = [src.speech[0][0]] + [(a + b) / 2 for _, a, b in cuts] + [src.speech[-1][1]]
+        phrase_audio = []
+        for k in range(len(bounds) - 1):
+            phrase_text = " ".join(target_words[bounds[k]:bounds[k + 1]])
+            phrase_audio.append(self.synthesizer.synthesize(phrase_text, language).trim(EDGE_KEEP_S, EDGE_KEEP_S))
+        rate = phrase_audio[0].sample_rate
+        ratio = 1.0
+        if opts.voice and not src.whispered:
+            plain = concatenate(phrase_audio, rate)
+            measured = measure_formant_ratio(source, plain, src, analyze(plain))
+            if measured is None:
+                report.warnings.append("formants could not be measured: voice left as it is")
+            else:
+                ratio = report.formant_ratio = measured
+
+        durations = []
+        for k, audio in enumerate(phrase_audio):
+            natural = audio.duration
+            want = natural
+            if opts.rate and not src.whispered:
+                src_rate = _text_rate(src_words, src_times, src_edges[k], src_edges[k + 1], source_language or language)
+                syllables = count_syllables(" ".join(target_words[bounds[k]:bounds[k + 1]]), language)
+                if src_rate and syllables:
+                    want = float(np.clip(syllables / src_rate, natural * TEMPO_LIMITS[0], natural * TEMPO_LIMITS[1]))
+            durations.append(want * opts.duration_factor)
+        gaps = [min(MAX_PAUSE_S, b - a) * opts.duration_factor for _, a, b in cuts]
+        if opts.fit_duration:
+            scale = source.duration / max(1e-6, sum(durations) + sum(gaps))
+            durations = [float(np.clip(d * scale, n.duration * FIT_LIMITS[0], n.duration * FIT_LIMITS[1]))
+                         for d, n in zip(durations, phrase_audio)]
+            gaps = [g * scale for g in gaps]
+
+        pieces = []
+        for k, audio in enumerate(phrase_audio):
+            piece_src = source.slice(src_edges[k], src_edges[k + 1]) if len(phrase_audio) > 1 else source
+            out, sub = transfer(piece_src, audio, rate=False, pitch=opts.pitch, loudness=opts.loudness,
+                                whisper=False, voice=opts.voice and ratio != 1.0, duration=durations[k],
+                                formant_ratio=ratio)
+            if not sub.applied and sub.warnings:  # too short to change: at least fit its length
+                out, _ = transfer(piece_src, audio, rate=False, pitch=False, loudness=False, whisper=False,
+                                  voice=False, duration=durations[k])
+            pieces.append(out.resample(rate))
+            if k < len(gaps):
+                pieces.append(silence(gaps[k], rate))
+        speech = concatenate(pieces, rate)
+        if opts.whisper and src.whispered:
+            speech = whisperize(speech)
+            report.whispered = True
+        if opts.loudness and np.isfinite(src.loudness_lufs):
+            speech, gain = match_loudness(speech, src.loudness_lufs)
+            report.loudness_gain_db = gain or 0.0
+        report.phrases = len(phrase_audio)
+        return speech, report
+
+    def _cuts(self, src, src_words, src_times, target_words, src_lang, lexicon, report) -> list[tuple[int, float, float]]:
+        """(output word index the pause follows, pause start, pause end) in output order."""
+        if not self.options.pauses or len(target_words) < 2 * MIN_PHRASE_WORDS:
+            return []
+        pauses = [(a, b) for a, b in src.pauses if b - a >= MIN_PAUSE_S]
+        if not pauses:
+            return []
+        if len(src_words) >= 2:
+            after = pauses_after_words(src_times, pauses)
+            alignment = align(src_words, target_words, lexicon)
+            found = [(k, pause) for k, d in enumerate(after) if d > 0
+                     for pause in [_pause_after(pauses, src_times, k)]]
+            mapped = [(map_gap(k, len(src_words), target_words, alignment), k, pause) for k, pause in found]
+        else:  # no word times: carry each pause to the same share of the output's syllables
+            total = src.speech_time
+            mapped = []
+            for pause in pauses:
+                share = sum(min(b, pause[0]) - a for a, b in src.speech if a < pause[0]) / total
+                mapped.append((_syllable_gap(target_words, share), -1, pause))
+        cuts, used = [], set()
+        last = -1
+        for j, k, pause in sorted(mapped):
+            # Phrases keep at least MIN_PHRASE_WORDS words, and stay in the source's order.
+            if j < 0 or j in used or j - last < MIN_PHRASE_WORDS or len(target_words) - 1 - j < MIN_PHRASE_WORDS:
+                continue
+            if cuts and pause[0] < cuts[-1][1]:
+                continue
+            used.add(j)
+            last = j
+            cuts.append((j, pause[0], pause[1]))
+            report.pauses.append({"after_source_word": k, "after_output_word": j,
+                                  "seconds": round(pause[1] - pause[0], 3)})
+        return cuts
+
+    def _scaled(self, speech: Audio, source: Audio, report: ExpressiveReport) -> Audio:
+        """The plain output, still honouring the requested duration."""
+        opts = self.options
+        factor = opts.duration_factor * (source.duration / speech.duration if opts.fit_duration and speech.duration else 1.0)
+        if abs(factor - 1.0) < 0.01 or speech.duration < 0.3:
+            return speech
+        out, _ = transfer(source, speech, rate=False, pitch=False, loudness=False, whisper=False, voice=False,
+                          duration=speech.duration * float(np.clip(factor, *FIT_LIMITS)))
+        return out
+
+
+def _pause_after(pauses, times, k: int) -> tuple[float, float]:
+    """The longest pause between word k and word k+1."""
+    lo, hi = (times[k][0] + times[k][1]) / 2, (times[k + 1][0] + times[k + 1][1]) / 2
+    inside = [p for p in pauses if lo <= (p[0] + p[1]) / 2 <= hi]
+    return max(inside, key=lambda p: p[1] - p[0]) if inside else (times[k][1], times[k + 1][0])
+
+
+def _text_rate(words, times, start: float, end: float, language: str) -> float | None:
+    """Syllables per second of the source words whose centres fall in [start, end]."""
+    chosen = [(w, t) for w, t in zip(words, times) if start <= (t[0] + t[1]) / 2 <= end]
+    if not chosen:
+        return None
+    span = chosen[-1][1][1] - chosen[0][1][0]
+    syllables = count_syllables(" ".join(w for w, _ in chosen), language)
+    return syllables / span if span > 0.2 and syllables else None
+
+
+def _syllable_gap(words: list[str], share: float) -> int:
+    counts = np.cumsum([max(1, count_syllables(w)) for w in words])
+    return int(np.argmin(np.abs(counts / counts[-1] - share)))
+
