@@ -56,6 +56,12 @@ def translate(
     mt_model: Optional[str] = typer.Option(None, "--mt-model", help="text translation model id, e.g. nllb-200"),
     resume: bool = typer.Option(True, "--resume/--restart", help="reuse windows finished by an interrupted run"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar or summary"),
+    expressive: bool = typer.Option(False, "--expressive", help="s2st: speak with the source's pace, pauses, "
+                                    "pitch, loudness, whisper and voice scale"),
+    duration_factor: float = typer.Option(1.0, "--duration-factor", min=0.5, max=2.0,
+                                          help="--expressive: scale the output's duration"),
+    fit_duration: bool = typer.Option(False, "--fit-duration", help="--expressive: each output segment lasts as "
+                                      "long as its source segment (dubbing)"),
 ):
     """Translate speech or text, like Seamless's m4t_predict."""
     from malsori.errors import MalsoriError
@@ -73,7 +79,14 @@ def translate(
         translator = _translator(model, model_dir, mt_model)
         bar, on_start, update = _progress_bar(quiet)
         try:
-            job = run_job(translator, input, task, tgt, src, output, fmt, resume, update, on_start)
+            options = None
+            if expressive:
+                from malsori.pipelines.expressive import ExpressiveOptions
+
+                options = ExpressiveOptions(duration_factor=duration_factor, fit_duration=fit_duration)
+            elif duration_factor != 1.0 or fit_duration:
+                raise MalsoriError("--duration-factor and --fit-duration shape --expressive output: add --expressive")
+            job = run_job(translator, input, task, tgt, src, output, fmt, resume, update, on_start, options)
         finally:
             if bar is not None:
                 bar.stop()

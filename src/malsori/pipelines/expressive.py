@@ -24,9 +24,9 @@ from malsori.audio import Audio
 from malsori.audio.core import concatenate, silence
 from malsori.prosody.align import align, map_gap, pauses_after_words, words_of
 from malsori.prosody.analysis import analyze
-from malsori.prosody.transfer import TEMPO_LIMITS, measure_formant_ratio, match_loudness, transfer, whisperize
+from malsori.prosody.transfer import TEMPO_LIMITS, match_loudness, match_timbre, measure_formant_ratio, transfer, whisperize
 from malsori.protocols import Synthesizer, Word
-from malsori.text.syllables import count_syllables
+from malsori.text.syllables import count_syllables, relative_rate
 
 MIN_PAUSE_S = 0.15  # shorter silences are mostly stop closures, not pauses
 MAX_PAUSE_S = 2.0
@@ -35,7 +35,7 @@ FIT_LIMITS = (0.5, 2.0)  # dubbing may stretch further than pace transfer
 EDGE_KEEP_S = 0.03
 
 
-@dataclass
+@dataclass(frozen=True)
 class ExpressiveOptions:
     rate: bool = True
     pauses: bool = True
@@ -43,6 +43,9 @@ class ExpressiveOptions:
     loudness: bool = True
     whisper: bool = True
     voice: bool = True
+    # Formant scaling (Praat's "Change gender") cost 8% of round-trip chrF on eSpeak NG Spanish for
+    # no speaker-similarity gain over voice choice + timbre (expressive_bench ablation): off.
+    formants: bool = False
     duration_factor: float = 1.0
     fit_duration: bool = False
 
@@ -51,6 +54,7 @@ class ExpressiveOptions:
 class ExpressiveReport:
     phrases: int = 1
     pauses: list[dict] = field(default_factory=list)  # {"after_source_word", "after_output_word", "seconds"}
+    voice: str | None = None  # the synthesiser voice chosen as nearest the speaker
     formant_ratio: float = 1.0
     whispered: bool = False
     loudness_gain_db: float = 0.0
@@ -61,9 +65,41 @@ class ExpressiveReport:
 
 
 class ExpressiveRenderer:
-    def __init__(self, synthesizer: Synthesizer, options: ExpressiveOptions | None = None):
+    def __init__(self, synthesizer: Synthesizer, options: ExpressiveOptions | None = None, encoder=None):
         self.synthesizer = synthesizer
         self.options = options or ExpressiveOptions()
+        self._encoder = encoder  # SpeakerEncoder; the GE2E one is loaded when a voice is chosen
+        self._voice_embeddings: dict[tuple[str, str], np.ndarray] = {}
+
+    def choose_voice(self, source: Audio, text: str, language: str, report: "ExpressiveReport") -> str | None:
+        """The synthesiser's voice nearest the source speaker (cosine of speaker embeddings), or
+        None for its default when it has one voice or no speaker encoder is installed. Each
+        voice is embedded once per language, on the first text it is asked to speak."""
+        voices = getattr(self.synthesizer, "voices", None)
+        candidates = voices(language) if voices else []
+        if len(candidates) < 2 or source.duration < 1.0:
+            return None
+        if self._encoder is None:
+            try:
+                from malsori.engines.speaker.ge2e import Ge2eEncoder
+
+                self._encoder = Ge2eEncoder()
+                self._encoder.embed(source)
+            except Exception as exc:  # no torch or no weights: the default voice still works
+                report.warnings.append(f"no speaker encoder ({type(exc).__name__}): default voice")
+                self._encoder = False
+        if not self._encoder:
+            return None
+        target = self._encoder.embed(source)
+        best, best_sim = None, -2.0
+        for voice in candidates:
+            key = (language, voice)
+            if key not in self._voice_embeddings:
+                self._voice_embeddings[key] = self._encoder.embed(self.synthesizer.synthesize(text, language, voice=voice))
+            sim = float(np.dot(target, self._voice_embeddings[key]))
+            if sim > best_sim:
+                best, best_sim = voice, sim
+        return best
 
     def render(self, source: Audio, words: list[Word], text: str, language: str,
                source_language: str | None = None, lexicon: dict | None = None) -> tuple[Audio, ExpressiveReport]:
@@ -81,6 +117,8 @@ class ExpressiveRenderer:
                 report.warnings.append("the source has too little voiced speech to follow: plain output")
             return self._scaled(self.synthesizer.synthesize(text, language), source, report), report
 
+        voice = self.choose_voice(source, text, language, report) if opts.voice and not src.whispered else None
+        report.voice = voice
         target_words = words_of(text)
         src_words = [w.text for w in words]
         src_times = [(w.start, w.end) for w in words]
@@ -91,10 +129,10 @@ class ExpressiveRenderer:
         phrase_audio = []
         for k in range(len(bounds) - 1):
             phrase_text = " ".join(target_words[bounds[k]:bounds[k + 1]])
-            phrase_audio.append(self.synthesizer.synthesize(phrase_text, language).trim(EDGE_KEEP_S, EDGE_KEEP_S))
+            phrase_audio.append(self._speak(phrase_text, language, voice).trim(EDGE_KEEP_S, EDGE_KEEP_S))
         rate = phrase_audio[0].sample_rate
         ratio = 1.0
-        if opts.voice and not src.whispered:
+        if opts.voice and opts.formants and not src.whispered:
             plain = concatenate(phrase_audio, rate)
             measured = measure_formant_ratio(source, plain, src, analyze(plain))
             if measured is None:
@@ -107,10 +145,13 @@ class ExpressiveRenderer:
             natural = audio.duration
             want = natural
             if opts.rate and not src.whispered:
-                src_rate = _text_rate(src_words, src_times, src_edges[k], src_edges[k + 1], source_language or language)
-                syllables = count_syllables(" ".join(target_words[bounds[k]:bounds[k + 1]]), language)
-                if src_rate and syllables:
-                    want = float(np.clip(syllables / src_rate, natural * TEMPO_LIMITS[0], natural * TEMPO_LIMITS[1]))
+                # Languages differ in syllable rate, and so do voices: a source 20% faster than
+                # typical for its language is spoken 20% faster than the voice's own pace.
+                lang = source_language or language
+                src_rate = _text_rate(src_words, src_times, src_edges[k], src_edges[k + 1], lang)
+                if src_rate:
+                    want = float(np.clip(natural / relative_rate(src_rate, lang), natural * TEMPO_LIMITS[0],
+                                         natural * TEMPO_LIMITS[1]))
             durations.append(want * opts.duration_factor)
         gaps = [min(MAX_PAUSE_S, b - a) * opts.duration_factor for _, a, b in cuts]
         if opts.fit_duration:
@@ -119,6 +160,13 @@ class ExpressiveRenderer:
                          for d, n in zip(durations, phrase_audio)]
             gaps = [g * scale for g in gaps]
 
+        if getattr(self.synthesizer, "supports_speed", False):
+            # The voice's own rate control sounds better than stretching its output afterwards.
+            for k, audio in enumerate(phrase_audio):
+                if abs(durations[k] / audio.duration - 1) > 0.05:
+                    phrase_text = " ".join(target_words[bounds[k]:bounds[k + 1]])
+                    phrase_audio[k] = self._speak(phrase_text, language, voice,
+                                                  speed=audio.duration / durations[k]).trim(EDGE_KEEP_S, EDGE_KEEP_S)
         pieces = []
         for k, audio in enumerate(phrase_audio):
             piece_src = source.slice(src_edges[k], src_edges[k + 1]) if len(phrase_audio) > 1 else source
@@ -132,6 +180,8 @@ class ExpressiveRenderer:
             if k < len(gaps):
                 pieces.append(silence(gaps[k], rate))
         speech = concatenate(pieces, rate)
+        if opts.voice and not src.whispered:
+            speech = match_timbre(speech, source)
         if opts.whisper and src.whispered:
             speech = whisperize(speech)
             report.whispered = True
@@ -140,6 +190,11 @@ class ExpressiveRenderer:
             report.loudness_gain_db = gain or 0.0
         report.phrases = len(phrase_audio)
         return speech, report
+
+    def _speak(self, text: str, language: str, voice: str | None, **kwargs) -> Audio:
+        if voice is not None:
+            kwargs["voice"] = voice
+        return self.synthesizer.synthesize(text, language, **kwargs)
 
     def _cuts(self, src, src_words, src_times, target_words, src_lang, lexicon, report) -> list[tuple[int, float, float]]:
         """(output word index the pause follows, pause start, pause end) in output order."""

@@ -7,7 +7,7 @@ finished window in ``OUT.parts/``; running the same command again resumes from t
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -48,9 +48,9 @@ def output_paths(task: str, output: str | None) -> tuple[Path | None, Path | Non
 def run_job(translator: Translator, input, task: str, tgt: str, src: str | None, output: str | None,
             fmt: str = "txt", resume: bool = True,
             progress: Callable[[int, int], None] | None = None,
-            on_start: Callable[[int], None] | None = None) -> JobOutput:
+            on_start: Callable[[int], None] | None = None, expressive=None) -> JobOutput:
     t0 = time.perf_counter()
-    request = translator.prepare(input, task, tgt, src)
+    request = translator.prepare(input, task, tgt, src, expressive)
     audio_path, sidecar_path, text_path = output_paths(request.task, output)
     for path in (audio_path, sidecar_path, text_path):
         if path is not None and not (path.parent if str(path.parent) else Path(".")).is_dir():
@@ -64,7 +64,8 @@ def run_job(translator: Translator, input, task: str, tgt: str, src: str | None,
     done: dict = {}
     if anchor is not None:
         key = request_key(input if request.text is None and not hasattr(input, "samples") else None,
-                          request.text, request.task, request.src, request.tgt, route.describe())
+                          request.text, request.task, request.src, request.tgt,
+                          {**route.describe(), "expressive": asdict(request.expressive) if request.expressive else None})
         checkpoint = Checkpoint(anchor, key)
         done = checkpoint.load() if resume else {}
         if not resume:

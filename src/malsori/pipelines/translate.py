@@ -19,13 +19,16 @@ from malsori.audio.io import validate
 from malsori.errors import AudioError, LanguageError, MalsoriError
 from malsori.languages import normalize_language
 from malsori.pipelines.engines import EngineSet, Route
-from malsori.protocols import Recognizer, Segment, Synthesizer, TextTranslator, VoiceActivityDetector
+from malsori.pipelines.expressive import ExpressiveOptions, ExpressiveRenderer
+from malsori.prosody.align import normalize, words_of
+from malsori.protocols import Recognizer, Segment, Synthesizer, TextTranslator, VoiceActivityDetector, Word
 from malsori.text.segment import split_sentences
 
 TASKS = ("s2st", "s2tt", "t2st", "t2tt", "asr")
 ASR_RATE = 16_000
 SILENCE_PEAK = 1e-4  # below this the whole input is digital silence
 GAP_BETWEEN_OUTPUTS_S = 0.15
+SEGMENT_WIDEN_S = 0.2
 
 
 @dataclass
@@ -39,11 +42,14 @@ class SegmentResult:
     out_end: float | None = None
     audio: Audio | None = field(default=None, repr=False)
     audio_file: str | None = field(default=None, repr=False)  # where a checkpoint keeps ``audio``
+    expressive: dict | None = None  # what expressive rendering did (pauses carried, warnings)
 
     def to_dict(self) -> dict:
         data = asdict(self)
         data.pop("audio")
         data.pop("audio_file")
+        if data["expressive"] is None:
+            data.pop("expressive")
         return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in data.items()}
 
 
@@ -99,6 +105,7 @@ class Request:
     audio: Audio | None = None
     text: str | None = None
     speech_regions: list | None = None  # VAD output, computed once
+    expressive: ExpressiveOptions | None = None  # speak the output with the source's delivery
 
 
 def check_task(task: str) -> str:
@@ -119,10 +126,12 @@ class Translator:
                  translators: Sequence[TextTranslator] | None = None,
                  synthesizers: Sequence[Synthesizer] | None = None,
                  vad: VoiceActivityDetector | None = None,
-                 compute_type: str = "int8", max_window_s: float = 28.0):
+                 compute_type: str = "int8", max_window_s: float = 28.0, speaker_encoder=None):
         self.engines = EngineSet(recognizers, translators, synthesizers, {"compute_type": compute_type})
         self._vad = vad
         self.max_window_s = max_window_s
+        self._speaker_encoder = speaker_encoder
+        self._renderers: dict = {}
 
     @property
     def vad(self) -> VoiceActivityDetector:
@@ -133,8 +142,12 @@ class Translator:
         return self._vad
 
     # --- requests ----------------------------------------------------------------------------
-    def prepare(self, input, task: str, tgt_lang: str, src_lang: str | None = None) -> Request:
+    def prepare(self, input, task: str, tgt_lang: str, src_lang: str | None = None,
+                expressive: bool | ExpressiveOptions | None = None) -> Request:
         task = check_task(task)
+        expressive = ExpressiveOptions() if expressive is True else (expressive or None)
+        if expressive is not None and task != "s2st":
+            raise MalsoriError(f"expressive output follows a speaker's delivery: it needs task s2st, not {task}")
         tgt = normalize_language(tgt_lang)
         src = normalize_language(src_lang) if src_lang else None
         if task == "asr":
@@ -153,7 +166,7 @@ class Translator:
         audio = audio.to_mono().resample(ASR_RATE)
         if audio.peak() < SILENCE_PEAK:
             raise AudioError("the input audio is silent (no signal above -80 dBFS)")
-        return Request(task, src, tgt, audio=audio)
+        return Request(task, src, tgt, audio=audio, expressive=expressive)
 
     def plan(self, request: Request) -> Route:
         if request.src is None:  # detect the spoken language on the first speech
@@ -161,7 +174,12 @@ class Translator:
             regions = self.speech_regions(request)
             first = request.audio.slice(regions[0].start, regions[0].start + 30) if regions else request.audio
             request.src, _ = lid.detect_language(first)
-        return self.engines.route(request.task, request.src, request.tgt)
+        route = self.engines.route(request.task, request.src, request.tgt)
+        if request.expressive is not None and route.recognizer is not None:
+            # Pauses are carried through word alignment: the recogniser must time its words.
+            twin = getattr(route.recognizer, "with_word_timestamps", None)
+            route.recognizer = twin() if twin else route.recognizer
+        return route
 
     def speech_regions(self, request: Request) -> list:
         if request.speech_regions is None:
@@ -229,22 +247,51 @@ class Translator:
             return []
         targets = self._timed(timings, "mt", route.translate_texts, source_texts, src, tgt) \
             if route.translators else source_texts
+        renderer = lexicon = None
+        if request.expressive is not None and route.synthesizer is not None:
+            renderer = self._renderer(route.synthesizer, request.expressive)
+            if route.translators and not route.asr_target:
+                words = [w.text for p in pieces for w in p.words]
+                lexicon = self._timed(timings, "mt", lexicon_from_translator, route, words, src, tgt)
         results = []
         for piece, source_text, target_text in zip(pieces, source_texts, targets):
             # When the recogniser translated by itself there is no source-language text.
             seg = SegmentResult(0, "" if route.asr_target else source_text, target_text)
             if text is None:
                 seg.start, seg.end = start + piece.start, start + piece.end
-            if route.synthesizer is not None and target_text.strip():
+            if renderer is not None and target_text.strip():
+                seg.audio, report = self._timed(timings, "expressive", self._render_expressive, renderer, request,
+                                                start, end, piece, target_text, lexicon)
+                seg.expressive = report.to_dict()
+            elif route.synthesizer is not None and target_text.strip():
                 seg.audio = self._timed(timings, "tts", route.synthesizer.synthesize, target_text, tgt)
             results.append(seg)
         return results
 
+    def _renderer(self, synthesizer: Synthesizer, options: ExpressiveOptions) -> ExpressiveRenderer:
+        """One renderer per voice and options, kept: it caches the voices' speaker embeddings."""
+        key = (id(synthesizer), options)
+        if key not in self._renderers:
+            self._renderers[key] = ExpressiveRenderer(synthesizer, options, self._speaker_encoder)
+        return self._renderers[key]
+
+    def _render_expressive(self, renderer: ExpressiveRenderer, request: Request, start: float, end: float,
+                           piece: Segment, target_text: str, lexicon: dict | None):
+        """The segment's source speech (widened a little into the window: recognisers clip word
+        edges) re-spoken in the target language."""
+        a = max(start, start + piece.start - SEGMENT_WIDEN_S)
+        b = min(end, start + piece.end + SEGMENT_WIDEN_S)
+        words = [Word(w.start + start - a, w.end + start - a, w.text) for w in piece.words]
+        return renderer.render(request.audio.slice(a, b), words, target_text, request.tgt, request.src, lexicon)
+
     def predict(self, input, task: str = "s2st", tgt_lang: str = "eng", src_lang: str | None = None,
-                progress: Callable[[int, int], None] | None = None) -> TranslationResult:
-        """Run one request to the end and return text, timed segments and (for s2st/t2st) audio."""
+                progress: Callable[[int, int], None] | None = None,
+                expressive: bool | ExpressiveOptions | None = None) -> TranslationResult:
+        """Run one request to the end and return text, timed segments and (for s2st/t2st) audio.
+        ``expressive`` (True or ``ExpressiveOptions``) speaks the translation with the source's
+        pace, pauses, pitch, loudness, whisper and voice scale."""
         t0 = time.perf_counter()
-        request = self.prepare(input, task, tgt_lang, src_lang)
+        request = self.prepare(input, task, tgt_lang, src_lang, expressive)
         route = self.plan(request)
         timings: dict = {}
         timeline = Timeline()
@@ -320,3 +367,11 @@ class Timeline:
 def _looks_like_path(text: str) -> bool:
     return "\n" not in text and len(text) < 4096 and Path(text).suffix.lower() in (
         ".wav", ".flac", ".ogg", ".opus", ".mp3", ".m4a", ".webm", ".aac") and Path(text).exists()
+
+
+def lexicon_from_translator(route: Route, words: list[str], src: str, tgt: str) -> dict[str, list[str]]:
+    """Each distinct source word translated on its own, in one batch: the word alignment's lexicon."""
+    unique = sorted({normalize(w) for w in words} - {""})
+    if not unique:
+        return {}
+    return {w: words_of(t) for w, t in zip(unique, route.translate_texts(unique, src, tgt))}

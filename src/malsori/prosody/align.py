@@ -88,15 +88,6 @@ def align(source: list[str], target: list[str], lexicon: dict[str, list[str]] | 
     return result
 
 
-def lexicon_from_translator(translator, words: list[str], src: str, tgt: str) -> dict[str, list[str]]:
-    """Each distinct source word translated on its own (cheap for rule-based MT; one batch)."""
-    unique = sorted({normalize(w) for w in words if normalize(w)})
-    if not unique:
-        return {}
-    translations = translator.translate(unique, src, tgt)
-    return {w: words_of(t) for w, t in zip(unique, translations)}
-
-
 def map_gap(i: int, n_source: int, target: list[str], alignment: Alignment) -> int:
     """The target gap (after target word j) that best matches the source gap after word ``i``:
     most non-crossing alignment edges, then a target word ending a clause (punctuation), then

@@ -168,3 +168,56 @@ def whisperize(audio: Audio, order: int = 16) -> Audio:
     samples = filtered.values[0].astype(np.float32)
     samples *= np.float32(0.5 / max(1e-9, float(np.max(np.abs(samples)))))
     return Audio(samples, int(rate))
+
+
+TIMBRE_BANDS = 20
+TIMBRE_LIMIT_DB = 9.0
+
+
+def match_timbre(audio: Audio, source: Audio, limit_db: float = TIMBRE_LIMIT_DB) -> Audio:
+    """Equalise ``audio`` so its long-term spectrum over speech follows ``source``'s shape (the
+    spectral tilt and the broad resonances a speaker and their microphone give every sound).
+    Overall level is left alone (loudness is matched separately); band gains are limited to
+    +-``limit_db`` and smoothed so no narrow resonance is copied."""
+    rate = audio.sample_rate
+    top = min(rate, source.sample_rate) / 2 * 0.95
+    edges = _mel_edges(80.0, top, TIMBRE_BANDS)
+    src_db, out_db = _band_levels(source, edges), _band_levels(audio, edges)
+    if src_db is None or out_db is None:
+        return audio
+    gain = np.clip((src_db - src_db.mean()) - (out_db - out_db.mean()), -limit_db, limit_db)
+    gain = np.convolve(np.pad(gain, 1, mode="edge"), np.ones(3) / 3, mode="valid")
+    centres = np.sqrt(edges[:-1] * edges[1:])
+    spectrum = np.fft.rfft(audio.to_mono().samples.astype(np.float64))
+    freqs = np.fft.rfftfreq(audio.to_mono().frames, 1 / rate)
+    gain_db = np.interp(np.log(np.maximum(freqs, 1.0)), np.log(centres), gain)
+    out = np.fft.irfft(spectrum * 10 ** (gain_db / 20), n=audio.to_mono().frames).astype(np.float32)
+    peak = float(np.max(np.abs(out))) if len(out) else 0.0
+    if peak > 0.99:
+        out *= np.float32(0.99 / peak)
+    return Audio(out, rate)
+
+
+def _mel_edges(low: float, high: float, bands: int) -> np.ndarray:
+    mel = np.linspace(2595 * np.log10(1 + low / 700), 2595 * np.log10(1 + high / 700), bands + 1)
+    return 700 * (10 ** (mel / 2595) - 1)
+
+
+def _band_levels(audio: Audio, edges: np.ndarray, frame_s: float = 0.032) -> np.ndarray | None:
+    """Mean power in dB per band over the loudest (speech) frames."""
+    mono = audio.to_mono()
+    n = int(frame_s * mono.sample_rate)
+    if mono.frames < 4 * n:
+        return None
+    frames = mono.samples[: mono.frames - mono.frames % n].reshape(-1, n).astype(np.float64)
+    energy = (frames ** 2).mean(axis=1)
+    speech = frames[energy > energy.max() * 10 ** (-30 / 10)]
+    power = (np.abs(np.fft.rfft(speech * np.hanning(n), axis=1)) ** 2).mean(axis=0)
+    freqs = np.fft.rfftfreq(n, 1 / mono.sample_rate)
+    levels = []
+    for a, b in zip(edges[:-1], edges[1:]):
+        sel = (freqs >= a) & (freqs < b)
+        if not sel.any():
+            sel = np.abs(freqs - (a + b) / 2) == np.min(np.abs(freqs - (a + b) / 2))
+        levels.append(10 * np.log10(power[sel].mean() + 1e-12))
+    return np.array(levels)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import threading
 
@@ -42,6 +43,15 @@ class WhisperRecognizer:
         self._lock = threading.Lock()
         card = get_card(model_id)
         self._languages = set(card.languages) if card.languages else None
+
+    def with_word_timestamps(self) -> "WhisperRecognizer":
+        """A twin that times each word, sharing this one's loaded model."""
+        if self.word_timestamps:
+            return self
+        twin = copy.copy(self)
+        twin.word_timestamps = True
+        twin._model = self.model
+        return twin
 
     @property
     def multilingual(self) -> bool:

@@ -43,6 +43,11 @@ def espeak_voice(code: str) -> str | None:
     return None
 
 
+# eSpeak NG's variants that sound like people; Whisper base still re-transcribes them.
+SPEAKER_VARIANTS = ("m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4", "f5", "klatt", "klatt2",
+                    "klatt3", "Annie", "belinda", "boris", "edward", "linda", "max", "michel", "steph")
+
+
 class EspeakSynthesizer:
     """Synthesizer protocol over ``espeak-ng``.
 
@@ -62,6 +67,12 @@ class EspeakSynthesizer:
 
     def voice_languages(self) -> set[str]:
         return {code for code in LANGUAGES if espeak_voice(code)}
+
+    def voices(self, language: str) -> list[str]:
+        """The language's voice and its speaker variants (pitch, formant scale, breathiness),
+        for choosing the one nearest a speaker. Novelty variants (robots, whisper) are left out."""
+        base = espeak_voice(language)
+        return [base] + [f"{base}+{v}" for v in SPEAKER_VARIANTS] if base else []
 
     def synthesize(self, text: str, language: str, voice: str | None = None, speed: float = 1.0) -> Audio:
         if shutil.which("espeak-ng") is None:
