@@ -343,9 +343,23 @@ def evaluate(
     model: Optional[str] = typer.Option(None, "--model"),
     limit: int = typer.Option(0, "--limit", help="score only the first N rows"),
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="write per-utterance results as JSON"),
+    expressive: bool = typer.Option(False, "--expressive", help="the manifest pairs source and output speech "
+                                    "(columns source, output, src_lang, tgt_lang): score how much delivery was kept"),
 ):
-    """Score a manifest: WER/CER for ASR; BLEU, chrF and ASR-BLEU for translation; or a latency log."""
+    """Score a manifest: WER/CER for ASR; BLEU, chrF and ASR-BLEU for translation; expressivity of
+    speech pairs (--expressive); or a latency log."""
     from malsori.errors import MalsoriError
+
+    if expressive and manifest is not None:
+        from malsori.eval.run import evaluate_expressive
+
+        try:
+            report = evaluate_expressive(manifest, limit=limit, output=output)
+        except MalsoriError as exc:
+            _fail(exc)
+        for key, value in report["summary"].items():
+            typer.echo(f"{key:>20}: {value}")
+        return
 
     if latency is not None:
         import json

@@ -92,3 +92,50 @@ def _round_trip_recognizer(translator):
     from malsori.engines.asr.whisper import WhisperRecognizer
 
     return WhisperRecognizer("whisper-base")
+
+
+def evaluate_expressive(manifest: Path, recognizer=None, encoder=None, limit: int = 0,
+                        output: Path | None = None) -> dict:
+    """Score source/output speech pairs with ``malsori.eval.expressive``.
+
+    Manifest columns: ``source`` and ``output`` (audio paths, relative to the manifest),
+    ``src_lang`` and ``tgt_lang``. Words are timed by ``recognizer`` (Whisper base by default)
+    on both sides; speaker similarity needs the GE2E encoder and is left out without it.
+    """
+    from malsori.audio import load_audio
+    from malsori.eval.expressive import score_pair, side_from_transcript, summarize
+
+    path = Path(manifest)
+    if not path.is_file():
+        raise MalsoriError(f"{path}: no such manifest")
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh, delimiter="\t"))[: limit or None]
+    needed = {"source", "output", "src_lang", "tgt_lang"}
+    if not rows or not needed <= set(rows[0]):
+        raise MalsoriError(f"{path}: an expressive manifest needs columns {', '.join(sorted(needed))}")
+    if recognizer is None:
+        from malsori.engines.asr.whisper import WhisperRecognizer
+
+        recognizer = WhisperRecognizer("whisper-base", word_timestamps=True)
+    if encoder is None:
+        try:
+            from malsori.engines.speaker.ge2e import Ge2eEncoder
+
+            encoder = Ge2eEncoder()
+        except MalsoriError:
+            encoder = None
+    pairs, items = [], []
+    for row in rows:
+        src, tgt = normalize_language(row["src_lang"]), normalize_language(row["tgt_lang"])
+        audio = {k: load_audio(path.parent / row[k]) for k in ("source", "output")}
+        sides = {k: side_from_transcript(a, recognizer.transcribe(a, lang), lang)
+                 for (k, a), lang in zip(audio.items(), (src, tgt))}
+        scores = score_pair(sides["source"], sides["output"])
+        if encoder is not None:
+            scores.speaker_similarity = encoder.similarity(audio["source"], audio["output"])
+        pairs.append(scores)
+        items.append({"source": row["source"], "output": row["output"], **scores.to_dict()})
+    report = {"summary": summarize(pairs), "items": items}
+    if output is not None:
+        write_json(output, report)
+    return report

@@ -1,0 +1,201 @@
+"""Expressive translation: syllables, word alignment, the SeamlessExpressive-style measures, the
+GE2E speaker encoder and the renderer, on speech the bundled voices make."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from malsori.audio import Audio
+from malsori.audio.core import concatenate, silence
+from malsori.errors import MalsoriError
+from malsori.eval.expressive import Side, best_assignment, pause_alignment, score_pair, spearman
+from malsori.prosody import analyze
+from malsori.prosody.align import align, map_gap, pauses_after_words
+from malsori.prosody.transfer import _change_voice, whisperize
+from malsori.protocols import Segment, Transcript, Word
+from malsori.text.syllables import count_syllables
+
+
+@pytest.mark.parametrize("text,lang,count", [
+    ("The quick brown fox jumped over the lazy dog, because people make time.", "eng", 17),
+    ("El rápido zorro marrón saltó sobre el perro perezoso, porque la gente tiene tiempo.", "spa", 28),
+    ("안녕하세요 저는 사과를 먹었어요", "kor", 14),
+    ("I have 2 cats", "eng", 4),
+])
+def test_syllable_counts(text, lang, count):
+    assert count_syllables(text, lang) == count
+
+
+def test_alignment_carries_a_pause_to_the_matching_gap():
+    src = "When Maria arrived in Madrid, the president was already waiting".split()
+    tgt = "Cuando Maria llegó a Madrid, el presidente ya estaba esperando".split()
+    alignment = align(src, tgt)
+    assert (1, 1) in alignment.strong and (4, 4) in alignment.strong  # Maria, Madrid
+    assert map_gap(4, len(src), tgt, alignment) == 4  # after "Madrid," on both sides
+    # With no lexical evidence the gap still lands proportionally, on a clause boundary if near.
+    assert map_gap(1, 4, "uno dos, tres cuatro cinco seis".split(), align("a b c d".split(), [])) == 1
+
+
+def test_pauses_attach_to_the_word_they_follow():
+    times = [(0.0, 0.4), (0.5, 0.9), (1.6, 2.0), (2.1, 2.5)]
+    assert pauses_after_words(times, [(0.95, 1.55), (3.0, 3.4)]) == pytest.approx([0.0, 0.6, 0.0])
+
+
+def test_pause_alignment_scores():
+    from malsori.prosody.align import Alignment
+
+    diagonal = Alignment(strong={(i, i) for i in range(5)})
+    assert pause_alignment([0, 0.5, 0, 0], [0, 0.5, 0, 0], diagonal)[0] == pytest.approx(1.0)
+    assert pause_alignment([0, 0, 0, 0], [0, 0, 0, 0], diagonal)[0] == 1.0  # nobody paused
+    assert pause_alignment([0, 0.5, 0, 0], [0, 0, 0, 0], diagonal)[0] == 0.0  # a pause was dropped
+    half = pause_alignment([0, 0.5, 0, 0], [0, 0.25, 0, 0], diagonal)[0]
+    assert half == pytest.approx(0.5)  # same place, half the length
+    moved = pause_alignment([0, 0.5, 0, 0], [0, 0, 0, 0.5], diagonal)[0]
+    assert 0 < moved < 1  # crosses two of five alignment edges
+
+
+def test_assignment_is_optimal_not_greedy():
+    sims = np.array([[0.9, 0.8], [0.85, 0.0]])  # greedy takes 0.9 and leaves 0.0
+    assert sorted(best_assignment(sims)) == [(0, 1), (1, 0)]
+    assert sorted(best_assignment(sims.T)) == [(0, 1), (1, 0)]
+
+
+def test_spearman_with_ties():
+    assert spearman([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1.0)
+    assert spearman([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
+    assert spearman([1, 2, 2, 3], [1, 2, 3, 4]) == pytest.approx(0.9487, abs=1e-3)
+    assert np.isnan(spearman([1, 2], [1, 2]))
+
+
+@pytest.fixture(scope="module")
+def paused(piper):
+    """Two phrases with a 0.8 s pause between, their words timed from the phrase lengths."""
+    a = piper.synthesize("Yesterday my brother", "eng").trim(0.02, 0.02)
+    b = piper.synthesize("bought a new bicycle in the city.", "eng").trim(0.02, 0.02)
+    rate = a.sample_rate
+    audio = concatenate([a, silence(0.8, rate), b], rate)
+
+    def spread(words, start, end):
+        step = (end - start) / len(words)
+        return [Word(start + i * step, start + (i + 1) * step, w) for i, w in enumerate(words)]
+
+    words = spread("Yesterday my brother".split(), 0.0, a.duration) + \
+        spread("bought a new bicycle in the city.".split(), a.duration + 0.8, audio.duration)
+    return audio, words
+
+
+def test_scores_see_a_kept_pause_and_a_dropped_one(paused, piper):
+    audio, words = paused
+    source = Side(analyze(audio, min_pause_s=0.1), [w.text for w in words], [(w.start, w.end) for w in words], "eng")
+    flat = piper.synthesize("Yesterday my brother bought a new bicycle in the city.", "eng")
+    flat_words = [w.text for w in words]
+    step = flat.duration / len(flat_words)
+    flat_side = Side(analyze(flat, min_pause_s=0.1), flat_words,
+                     [(i * step, (i + 1) * step) for i in range(len(flat_words))], "eng")
+    assert score_pair(source, source).pause_score == pytest.approx(1.0)
+    assert score_pair(source, flat_side).pause_score < 0.5
+
+
+@pytest.mark.espeak
+def test_renderer_keeps_pause_pitch_loudness_and_whisper(paused):
+    from malsori.engines.tts.espeak import EspeakSynthesizer
+    from malsori.pipelines.expressive import ExpressiveOptions, ExpressiveRenderer
+
+    audio, words = paused
+    # A higher, quieter 'speaker' than the bundled voice.
+    high = _change_voice(audio, analyze(audio), 1.0, 210.0, 1.3, 1.0)
+    high = Audio(high.samples * 0.2, high.sample_rate)
+    text = "Ayer mi hermano compró una bicicleta nueva en la ciudad."
+    tts = EspeakSynthesizer()
+    renderer = ExpressiveRenderer(tts, ExpressiveOptions(voice=False))
+    out, report = renderer.render(high, words, text, "spa", "eng")
+    plain = analyze(tts.synthesize(text, "spa"))
+    got = analyze(out, min_pause_s=0.3)
+    assert report.phrases == 2 and report.pauses[0]["after_source_word"] == 2
+    assert any(0.6 < b - a < 1.0 for a, b in got.pauses)  # the 0.8 s pause survives
+    assert abs(np.log(np.nanmedian(got.f0) / 210.0)) < abs(np.log(np.nanmedian(plain.f0) / 210.0))
+    assert got.loudness_lufs == pytest.approx(analyze(high).loudness_lufs, abs=1.5)
+    assert not got.whispered
+
+    whispered, report = renderer.render(whisperize(audio), words, text, "spa", "eng")
+    assert report.whispered and analyze(whispered).whispered
+
+    fitted, _ = ExpressiveRenderer(tts, ExpressiveOptions(voice=False, fit_duration=True)).render(
+        high, words, text, "spa", "eng")
+    assert fitted.duration == pytest.approx(high.duration, rel=0.1)
+
+
+@pytest.mark.espeak
+def test_renderer_degrades_to_plain_speech_on_unusable_sources():
+    from malsori.engines.tts.espeak import EspeakSynthesizer
+    from malsori.pipelines.expressive import ExpressiveRenderer
+
+    renderer = ExpressiveRenderer(EspeakSynthesizer())
+    for bad in (Audio(np.zeros(1600, np.float32), 16000),  # silence
+                Audio(np.random.default_rng(0).normal(0, 0.1, 800).astype(np.float32), 16000)):  # 50 ms noise
+        out, report = renderer.render(bad, [], "Hola a todos.", "spa", "eng")
+        assert out.duration > 0.3 and out.peak() > 0.01  # spoken, never silence
+        assert report.warnings
+
+
+@pytest.mark.slow
+def test_ge2e_tells_voices_apart(piper):
+    from malsori.engines.speaker.ge2e import Ge2eEncoder, mel_filterbank
+    from malsori.engines.tts.espeak import EspeakSynthesizer
+
+    bank = mel_filterbank(16000, 400, 40)
+    assert bank.shape == (40, 201) and (bank >= 0).all() and (bank.sum(axis=1) > 0).all()
+    encoder = Ge2eEncoder()
+    joe1 = encoder.embed(piper.synthesize("The museum opens at nine in the morning every day.", "eng"))
+    joe2 = encoder.embed(piper.synthesize("Please remember to bring your umbrella tomorrow.", "eng"))
+    other = encoder.embed(EspeakSynthesizer().synthesize("Please remember to bring your umbrella tomorrow.", "eng"))
+    assert joe1.shape == (256,) and np.linalg.norm(joe1) == pytest.approx(1.0, abs=1e-4)
+    assert encoder.similarity(joe1, joe2) > encoder.similarity(joe2, other) + 0.15
+
+
+class WordRecognizer:
+    """Returns a fixed English sentence with evenly spread word times."""
+
+    name = "word-asr"
+
+    def languages(self):
+        return {"eng"}
+
+    def translation_targets(self):
+        return set()
+
+    def transcribe(self, audio, language=None, translate_to=None):
+        words = "Yesterday my brother bought a new bicycle in the city.".split()
+        step = audio.duration / len(words)
+        timed = [Word(i * step, (i + 1) * step, w) for i, w in enumerate(words)]
+        return Transcript("eng", [Segment(0.0, audio.duration, " ".join(words), timed)])
+
+    def detect_language(self, audio):
+        return "eng", 1.0
+
+
+class DictionaryTranslator:
+    name = "dict-mt"
+
+    def supports(self, src, tgt):
+        return (src, tgt) == ("eng", "spa")
+
+    def translate(self, texts, src, tgt):
+        return ["Ayer mi hermano compró una bicicleta nueva en la ciudad." if " " in t else t for t in texts]
+
+
+@pytest.mark.espeak
+def test_translator_speaks_expressively_and_refuses_text_input(paused):
+    from malsori import Translator
+    from malsori.engines.tts.espeak import EspeakSynthesizer
+
+    audio, _ = paused
+    translator = Translator([WordRecognizer()], [DictionaryTranslator()], [EspeakSynthesizer()])
+    result = translator.predict(audio, "s2st", "spa", "eng", expressive=True)
+    seg = result.segments[0]
+    assert seg.expressive is not None and "expressive" in seg.to_dict()
+    assert result.audio.duration > 1.0
+    assert "expressive" in result.timings
+    with pytest.raises(MalsoriError, match="needs task s2st"):
+        translator.predict("hello there", "t2st", "spa", "eng", expressive=True)
