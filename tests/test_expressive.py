@@ -199,3 +199,28 @@ def test_translator_speaks_expressively_and_refuses_text_input(paused):
     assert "expressive" in result.timings
     with pytest.raises(MalsoriError, match="needs task s2st"):
         translator.predict("hello there", "t2st", "spa", "eng", expressive=True)
+
+
+@pytest.mark.slow
+def test_eval_expressive_cli_scores_a_manifest(tmp_path, paused, piper):
+    import json
+    import subprocess
+    import sys
+
+    from malsori.audio import save_audio
+
+    audio, _ = paused
+    save_audio(tmp_path / "src.wav", audio)
+    save_audio(tmp_path / "flat.wav", piper.synthesize("Yesterday my brother bought a new bicycle in the city.", "eng"))
+    (tmp_path / "pairs.tsv").write_text("source\toutput\tsrc_lang\ttgt_lang\nsrc.wav\tsrc.wav\teng\teng\n"
+                                        "src.wav\tflat.wav\teng\teng\n")
+    run = subprocess.run([sys.executable, "-m", "malsori.cli", "eval", "--expressive", str(tmp_path / "pairs.tsv"),
+                          "-o", str(tmp_path / "scores.json")], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    items = json.loads((tmp_path / "scores.json").read_text())["items"]
+    assert items[0]["pause_score"] == pytest.approx(1.0) and items[1]["pause_score"] < 0.5
+    assert items[0]["speaker_similarity"] == pytest.approx(1.0, abs=1e-3)
+    assert "rate_spearman" in run.stdout
+    bad = subprocess.run([sys.executable, "-m", "malsori.cli", "translate", "x.wav", "--tgt", "spa", "--fit-duration"],
+                         capture_output=True, text=True)
+    assert bad.returncode != 0 and "add --expressive" in bad.stderr

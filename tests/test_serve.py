@@ -64,6 +64,9 @@ def test_http_bad_upload_is_one_line_400(client):
     assert r.status_code == 400 and "not a readable audio" in r.json()["error"]
     r = client.post("/v1/translate", data={"task": "t2tt", "tgt": "xx", "src": "eng", "text": "hi"})
     assert r.status_code == 400 and "\n" not in r.json()["error"]
+    r = client.post("/v1/translate", data={"task": "t2st", "tgt": "spa", "src": "eng", "text": "hi",
+                                           "expressive": "true"})
+    assert r.status_code == 400 and "needs task s2st" in r.json()["error"]
 
 
 def _receive_until(ws, kind, limit=2000):

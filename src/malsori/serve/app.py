@@ -59,8 +59,10 @@ def create_app(translator=None, log_dir: Path | None = None) -> FastAPI:
 
     @app.post("/v1/translate")
     async def translate(task: str = Form("s2tt"), tgt: str = Form(...), src: str | None = Form(None),
-                        text: str | None = Form(None), file: UploadFile | None = File(None)):
-        """Whole-file translation: an audio upload (asr, s2tt, s2st) or text (t2tt, t2st)."""
+                        text: str | None = Form(None), file: UploadFile | None = File(None),
+                        expressive: bool = Form(False)):
+        """Whole-file translation: an audio upload (asr, s2tt, s2st) or text (t2tt, t2st);
+        ``expressive`` (s2st) speaks the translation with the speaker's delivery."""
         try:
             if file is not None:
                 data = await file.read()
@@ -71,7 +73,8 @@ def create_app(translator=None, log_dir: Path | None = None) -> FastAPI:
                 payload = text
             else:
                 raise MalsoriError("send an audio file or a text field")
-            result = await run_in_threadpool(get_translator().predict, payload, task, tgt, src)
+            result = await run_in_threadpool(get_translator().predict, payload, task, tgt, src, None,
+                                             expressive or None)
         except MalsoriError as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
         body = result.to_dict()
