@@ -118,10 +118,13 @@ def evaluate_expressive(manifest: Path, recognizer=None, encoder=None, limit: in
 
         recognizer = WhisperRecognizer("whisper-base", word_timestamps=True)
     if encoder is None:
-        try:
-            from malsori.engines.speaker.ge2e import Ge2eEncoder
+        import importlib.util
 
-            encoder = Ge2eEncoder()
+        try:
+            from malsori.engines.speaker.ge2e import shared_encoder
+
+            # Without torch (the 'speaker' extra) similarity is left out rather than failing.
+            encoder = shared_encoder() if importlib.util.find_spec("torch") else None
         except MalsoriError:
             encoder = None
     pairs, items = [], []

@@ -4,11 +4,12 @@ For one source segment (its audio and recognised words) and its translation:
 1. the source's pauses are found (intensity) and attached to the word they follow;
 2. each pause is carried to a gap between translated words through a word alignment
    (``malsori.prosody.align``) and the translation is cut into phrases there;
-3. each phrase is synthesised and re-spoken with its source phrase's pace (text syllables per
-   second), pitch register and range, and loudness; the voice's formant scale is measured once
-   for the whole segment so the phrases keep one voice;
-4. the phrases are joined with the source's pause lengths, the whole is whispered when the
-   source was, and its integrated loudness matched.
+3. the synthesiser's voice nearest the speaker is chosen (speaker-embedding cosine), and each
+   phrase is synthesised and re-spoken with its source phrase's pace (relative to the
+   language's typical syllable rate), pitch register and range, and loudness;
+4. the phrases are joined with the source's pause lengths, the long-term spectrum is equalised
+   toward the source's, the whole is whispered when the source was, and its integrated loudness
+   matched. (Formant scaling is optional and off: it cost intelligibility for no similarity.)
 ``fit_duration`` makes the segment last as long as its source (dubbing); ``duration_factor``
 scales the result like SeamlessExpressive's option of that name. When the source cannot be
 analysed (too short, no voiced frames) the plain synthesis is returned with a warning.
@@ -79,18 +80,18 @@ class ExpressiveRenderer:
         candidates = voices(language) if voices else []
         if len(candidates) < 2 or source.duration < 1.0:
             return None
-        if self._encoder is None:
-            try:
-                from malsori.engines.speaker.ge2e import Ge2eEncoder
-
-                self._encoder = Ge2eEncoder()
-                self._encoder.embed(source)
-            except Exception as exc:  # no torch or no weights: the default voice still works
-                report.warnings.append(f"no speaker encoder ({type(exc).__name__}): default voice")
-                self._encoder = False
-        if not self._encoder:
+        if self._encoder is False:
             return None
-        target = self._encoder.embed(source)
+        try:
+            if self._encoder is None:
+                from malsori.engines.speaker.ge2e import shared_encoder
+
+                self._encoder = shared_encoder()
+            target = self._encoder.embed(source)
+        except Exception as exc:  # no torch or no weights: the default voice still works
+            report.warnings.append(f"no speaker encoder ({type(exc).__name__}): default voice")
+            self._encoder = False
+            return None
         best, best_sim = None, -2.0
         for voice in candidates:
             key = (language, voice)
@@ -115,7 +116,7 @@ class ExpressiveRenderer:
         if src is None or src.speech_time < 0.3 or src.log_f0_stats() is None and not src.whispered:
             if src is not None:
                 report.warnings.append("the source has too little voiced speech to follow: plain output")
-            return self._scaled(self.synthesizer.synthesize(text, language), source, report), report
+            return self._scaled(self.synthesizer.synthesize(text, language), source), report
 
         voice = self.choose_voice(source, text, language, report) if opts.voice and not src.whispered else None
         report.voice = voice
@@ -169,10 +170,11 @@ class ExpressiveRenderer:
                                                   speed=audio.duration / durations[k]).trim(EDGE_KEEP_S, EDGE_KEEP_S)
         pieces = []
         for k, audio in enumerate(phrase_audio):
-            piece_src = source.slice(src_edges[k], src_edges[k + 1]) if len(phrase_audio) > 1 else source
+            whole = len(phrase_audio) == 1
+            piece_src = source if whole else source.slice(src_edges[k], src_edges[k + 1])
             out, sub = transfer(piece_src, audio, rate=False, pitch=opts.pitch, loudness=opts.loudness,
                                 whisper=False, voice=opts.voice and ratio != 1.0, duration=durations[k],
-                                formant_ratio=ratio)
+                                formant_ratio=ratio, source_prosody=src if whole else None)
             if not sub.applied and sub.warnings:  # too short to change: at least fit its length
                 out, _ = transfer(piece_src, audio, rate=False, pitch=False, loudness=False, whisper=False,
                                   voice=False, duration=durations[k])
@@ -230,7 +232,7 @@ class ExpressiveRenderer:
                                   "seconds": round(pause[1] - pause[0], 3)})
         return cuts
 
-    def _scaled(self, speech: Audio, source: Audio, report: ExpressiveReport) -> Audio:
+    def _scaled(self, speech: Audio, source: Audio) -> Audio:
         """The plain output, still honouring the requested duration."""
         opts = self.options
         factor = opts.duration_factor * (source.duration / speech.duration if opts.fit_duration and speech.duration else 1.0)

@@ -250,7 +250,7 @@ class Translator:
         renderer = lexicon = None
         if request.expressive is not None and route.synthesizer is not None:
             renderer = self._renderer(route.synthesizer, request.expressive)
-            if route.translators and not route.asr_target:
+            if request.expressive.pauses and route.translators and not route.asr_target:
                 words = [w.text for p in pieces for w in p.words]
                 lexicon = self._timed(timings, "mt", lexicon_from_translator, route, words, src, tgt)
         results = []

@@ -10,6 +10,7 @@ An utterance's embedding is the normalised mean over 1.6 s partials taken 1.3 ti
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -78,6 +79,12 @@ class Ge2eEncoder:
         ea = a if isinstance(a, np.ndarray) else self.embed(a)
         eb = b if isinstance(b, np.ndarray) else self.embed(b)
         return cosine(ea, eb)
+
+
+@lru_cache(maxsize=1)
+def shared_encoder() -> Ge2eEncoder:
+    """One encoder per process (its model loads on first use), for pipelines that need one."""
+    return Ge2eEncoder()
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> float:
