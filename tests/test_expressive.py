@@ -12,7 +12,7 @@ from malsori.errors import MalsoriError
 from malsori.eval.expressive import Side, best_assignment, pause_alignment, score_pair, spearman
 from malsori.prosody import analyze
 from malsori.prosody.align import align, map_gap, pauses_after_words
-from malsori.prosody.transfer import _change_voice, whisperize
+from malsori.prosody.transfer import change_voice, whisperize
 from malsori.protocols import Segment, Transcript, Word
 from malsori.text.syllables import count_syllables
 
@@ -98,19 +98,47 @@ def test_scores_see_a_kept_pause_and_a_dropped_one(paused, piper):
 
 
 @pytest.mark.espeak
-def test_renderer_keeps_pause_pitch_loudness_and_whisper(paused):
+def test_espeak_speaks_phrases_with_their_own_pitch_level_and_pauses():
+    from malsori.engines.tts.espeak import EspeakSynthesizer
+    from malsori.protocols import Phrase
+
+    tts = EspeakSynthesizer()
+
+    def speak(volume_db, speed):
+        out = tts.synthesize_phrases([
+            Phrase("Hola amigos, buenos días", pitch_hz=150.0, volume_db=volume_db, pause_after=0.7),
+            Phrase("esto es una prueba, del sistema nuevo.", pitch_hz=85.0, pitch_spread=0.2, speed=speed),
+        ], "spa")
+        got = analyze(out, min_pause_s=0.2)
+        assert [b - a for a, b in got.pauses] == [pytest.approx(0.7, abs=0.1)]  # the break; no comma pauses
+        cut = (got.pauses[0][0] + got.pauses[0][1]) / 2
+        first, second = got.times < cut, got.times > cut
+        return out, got, first, second, got.intensity[first].max() - got.intensity[second].max()
+
+    out, got, first, second, louder = speak(6.0, 1.3)
+    assert np.nanmedian(got.f0[first]) == pytest.approx(150.0, rel=0.1)
+    assert np.nanmedian(got.f0[second]) == pytest.approx(85.0, rel=0.1)
+    assert np.nanstd(np.log(got.f0[second])) > np.nanstd(np.log(got.f0[first]))
+    plain, _, _, _, plain_louder = speak(0.0, 1.0)
+    assert louder - plain_louder > 2.0  # the first phrase was spoken 6 dB louder
+    assert out.duration < plain.duration - 0.4  # and the second 30% faster
+
+
+@pytest.mark.parametrize("engine", [pytest.param("espeak", marks=pytest.mark.espeak), "piper"])
+def test_renderer_keeps_pause_pitch_loudness_and_whisper(paused, piper, engine):
     from malsori.engines.tts.espeak import EspeakSynthesizer
     from malsori.pipelines.expressive import ExpressiveOptions, ExpressiveRenderer
 
     audio, words = paused
     # A higher, quieter 'speaker' than the bundled voice.
-    high = _change_voice(audio, analyze(audio), 1.0, 210.0, 1.3, 1.0)
+    high = change_voice(audio, analyze(audio), 1.0, 210.0, 1.3, 1.0)
     high = Audio(high.samples * 0.2, high.sample_rate)
-    text = "Ayer mi hermano compró una bicicleta nueva en la ciudad."
-    tts = EspeakSynthesizer()
+    # eSpeak speaks the phrases in one go; Piper one by one, re-pitched afterwards.
+    tts, text, lang = {"espeak": (EspeakSynthesizer(), "Ayer mi hermano compró una bicicleta nueva en la ciudad.", "spa"),
+                       "piper": (piper, "Yesterday, my brother bought a new bike in town.", "eng")}[engine]
     renderer = ExpressiveRenderer(tts, ExpressiveOptions(voice=False))
-    out, report = renderer.render(high, words, text, "spa", "eng")
-    plain = analyze(tts.synthesize(text, "spa"))
+    out, report = renderer.render(high, words, text, lang, "eng")
+    plain = analyze(tts.synthesize(text, lang))
     got = analyze(out, min_pause_s=0.3)
     assert report.phrases == 2 and report.pauses[0]["after_source_word"] == 2
     assert any(0.6 < b - a < 1.0 for a, b in got.pauses)  # the 0.8 s pause survives
@@ -118,12 +146,12 @@ def test_renderer_keeps_pause_pitch_loudness_and_whisper(paused):
     assert got.loudness_lufs == pytest.approx(analyze(high).loudness_lufs, abs=1.5)
     assert not got.whispered
 
-    whispered, report = renderer.render(whisperize(audio), words, text, "spa", "eng")
+    whispered, report = renderer.render(whisperize(audio), words, text, lang, "eng")
     assert report.whispered and analyze(whispered).whispered
 
     fitted, _ = ExpressiveRenderer(tts, ExpressiveOptions(voice=False, fit_duration=True)).render(
-        high, words, text, "spa", "eng")
-    assert fitted.duration == pytest.approx(high.duration, rel=0.1)
+        high, words, text, lang, "eng")
+    assert fitted.duration == pytest.approx(high.duration, abs=0.01)
 
 
 @pytest.mark.espeak

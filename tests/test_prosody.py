@@ -10,7 +10,7 @@ import pytest
 
 from malsori.audio import Audio
 from malsori.prosody import analyze, loudness_lufs, transfer
-from malsori.prosody.transfer import _change_voice, whisperize
+from malsori.prosody.transfer import change_voice, whisperize
 
 
 def tone(amplitude, rate, seconds=5.0, freq=997.0):
@@ -33,7 +33,7 @@ def sentences(piper):
     target = piper.synthesize("I would like a cup of coffee, please.", "eng")
     spoken = piper.synthesize("The weather is lovely today, and we are going to the park.", "eng")
     # Another 'speaker': an octave-ish higher, wider range, larger formant scale, faster, quieter.
-    other = _change_voice(spoken, analyze(spoken), 1.12, 190.0, 1.5, 0.8)
+    other = change_voice(spoken, analyze(spoken), 1.12, 190.0, 1.5, 0.8)
     return target, spoken, Audio(other.samples * 0.3, other.sample_rate)
 
 

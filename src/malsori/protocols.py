@@ -90,6 +90,27 @@ class Synthesizer(Protocol):
         """Engines with ``supports_speed = True`` also take ``speed=`` (1.0 normal, 1.5 faster)."""
 
 
+@dataclass(frozen=True)
+class Phrase:
+    """A stretch of text spoken with its own delivery (expressive synthesis)."""
+
+    text: str
+    pitch_hz: float | None = None  # median F0 wanted; None keeps the voice's own
+    pitch_spread: float | None = None  # standard deviation of log F0 wanted; None keeps the voice's
+    speed: float = 1.0  # relative to the voice's normal pace
+    volume_db: float = 0.0  # relative to the rest of the utterance
+    pause_after: float = 0.0  # seconds of silence after it
+
+
+@runtime_checkable
+class PhraseSynthesizer(Protocol):
+    """A synthesiser that speaks a list of phrases in one go, each with its own pitch, pace and
+    volume and with given pauses between them. One utterance keeps the intonation running across
+    phrases, which re-pitching separately spoken phrases does not (and costs intelligibility)."""
+
+    def synthesize_phrases(self, phrases: Sequence[Phrase], language: str, voice: str | None = None) -> Audio: ...
+
+
 @runtime_checkable
 class VoiceActivityDetector(Protocol):
     name: str

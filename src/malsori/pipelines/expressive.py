@@ -17,16 +17,17 @@ analysed (too short, no voiced frames) the plain synthesis is returned with a wa
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from malsori.audio import Audio
 from malsori.audio.core import concatenate, silence
 from malsori.prosody.align import align, map_gap, pauses_after_words, words_of
-from malsori.prosody.analysis import analyze
-from malsori.prosody.transfer import TEMPO_LIMITS, match_loudness, match_timbre, measure_formant_ratio, transfer, whisperize
-from malsori.protocols import Synthesizer, Word
+from malsori.prosody.analysis import Prosody, analyze
+from malsori.prosody.transfer import (RANGE_LIMITS, TEMPO_LIMITS, change_voice, match_loudness, match_timbre,
+                                      measure_formant_ratio, transfer, whisperize)
+from malsori.protocols import Phrase, PhraseSynthesizer, Synthesizer, Word
 from malsori.text.syllables import count_syllables, relative_rate
 
 MIN_PAUSE_S = 0.15  # shorter silences are mostly stop closures, not pauses
@@ -120,68 +121,13 @@ class ExpressiveRenderer:
 
         voice = self.choose_voice(source, text, language, report) if opts.voice and not src.whispered else None
         report.voice = voice
-        target_words = words_of(text)
-        src_words = [w.text for w in words]
-        src_times = [(w.start, w.end) for w in words]
-        cuts = self._cuts(src, src_words, src_times, target_words, source_language or language, lexicon, report)
-        # Phrase k of the output is spoken like the source between cut k-1 and cut k.
-        bounds = [0] + [j + 1 for j, _, _ in cuts] + [len(target_words)]
-        src_edges = [src.speech[0][0]] + [(a + b) / 2 for _, a, b in cuts] + [src.speech[-1][1]]
-        phrase_audio = []
-        for k in range(len(bounds) - 1):
-            phrase_text = " ".join(target_words[bounds[k]:bounds[k + 1]])
-            phrase_audio.append(self._speak(phrase_text, language, voice).trim(EDGE_KEEP_S, EDGE_KEEP_S))
-        rate = phrase_audio[0].sample_rate
-        ratio = 1.0
-        if opts.voice and opts.formants and not src.whispered:
-            plain = concatenate(phrase_audio, rate)
-            measured = measure_formant_ratio(source, plain, src, analyze(plain))
-            if measured is None:
-                report.warnings.append("formants could not be measured: voice left as it is")
-            else:
-                ratio = report.formant_ratio = measured
-
-        durations = []
-        for k, audio in enumerate(phrase_audio):
-            natural = audio.duration
-            want = natural
-            if opts.rate and not src.whispered:
-                # Languages differ in syllable rate, and so do voices: a source 20% faster than
-                # typical for its language is spoken 20% faster than the voice's own pace.
-                lang = source_language or language
-                src_rate = _text_rate(src_words, src_times, src_edges[k], src_edges[k + 1], lang)
-                if src_rate:
-                    want = float(np.clip(natural / relative_rate(src_rate, lang), natural * TEMPO_LIMITS[0],
-                                         natural * TEMPO_LIMITS[1]))
-            durations.append(want * opts.duration_factor)
-        gaps = [min(MAX_PAUSE_S, b - a) * opts.duration_factor for _, a, b in cuts]
-        if opts.fit_duration:
-            scale = source.duration / max(1e-6, sum(durations) + sum(gaps))
-            durations = [float(np.clip(d * scale, n.duration * FIT_LIMITS[0], n.duration * FIT_LIMITS[1]))
-                         for d, n in zip(durations, phrase_audio)]
-            gaps = [g * scale for g in gaps]
-
-        if getattr(self.synthesizer, "supports_speed", False):
-            # The voice's own rate control sounds better than stretching its output afterwards.
-            for k, audio in enumerate(phrase_audio):
-                if abs(durations[k] / audio.duration - 1) > 0.05:
-                    phrase_text = " ".join(target_words[bounds[k]:bounds[k + 1]])
-                    phrase_audio[k] = self._speak(phrase_text, language, voice,
-                                                  speed=audio.duration / durations[k]).trim(EDGE_KEEP_S, EDGE_KEEP_S)
-        pieces = []
-        for k, audio in enumerate(phrase_audio):
-            whole = len(phrase_audio) == 1
-            piece_src = source if whole else source.slice(src_edges[k], src_edges[k + 1])
-            out, sub = transfer(piece_src, audio, rate=False, pitch=opts.pitch, loudness=opts.loudness,
-                                whisper=False, voice=opts.voice and ratio != 1.0, duration=durations[k],
-                                formant_ratio=ratio, source_prosody=src if whole else None)
-            if not sub.applied and sub.warnings:  # too short to change: at least fit its length
-                out, _ = transfer(piece_src, audio, rate=False, pitch=False, loudness=False, whisper=False,
-                                  voice=False, duration=durations[k])
-            pieces.append(out.resample(rate))
-            if k < len(gaps):
-                pieces.append(silence(gaps[k], rate))
-        speech = concatenate(pieces, rate)
+        in_one_go = isinstance(self.synthesizer, PhraseSynthesizer)
+        phrases = self._plan(src, words, text, source_language or language, lexicon, report,
+                             min_words=1 if in_one_go else MIN_PHRASE_WORDS)
+        if in_one_go:
+            speech = self._speak_in_one_go(phrases, language, voice, source)
+        else:
+            speech = self._speak_phrase_by_phrase(phrases, language, voice, source, src, report)
         if opts.voice and not src.whispered:
             speech = match_timbre(speech, source)
         if opts.whisper and src.whispered:
@@ -190,17 +136,104 @@ class ExpressiveRenderer:
         if opts.loudness and np.isfinite(src.loudness_lufs):
             speech, gain = match_loudness(speech, src.loudness_lufs)
             report.loudness_gain_db = gain or 0.0
-        report.phrases = len(phrase_audio)
+        report.phrases = len(phrases)
         return speech, report
+
+    def _plan(self, src: Prosody, words: list[Word], text: str, src_lang: str, lexicon: dict | None,
+              report: ExpressiveReport, min_words: int) -> list[Phrase]:
+        """The output cut into phrases at the carried pauses, each with its source phrase's
+        pitch register and spread, pace relative to its language's norm, and relative level."""
+        opts = self.options
+        target_words = words_of(text)
+        src_words = [w.text for w in words]
+        src_times = [(w.start, w.end) for w in words]
+        cuts = self._cuts(src, src_words, src_times, target_words, src_lang, lexicon, report, min_words)
+        # Phrase k of the output is spoken like the source between cut k-1 and cut k.
+        bounds = [0] + [j + 1 for j, _, _ in cuts] + [len(target_words)]
+        edges = [src.speech[0][0]] + [(a + b) / 2 for _, a, b in cuts] + [src.speech[-1][1]]
+        in_speech = np.zeros(len(src.times), bool)
+        for a, b in src.speech:
+            in_speech |= (src.times >= a) & (src.times <= b)
+        level = float(np.mean(src.intensity[in_speech])) if in_speech.any() else 0.0
+        phrases = []
+        for k in range(len(bounds) - 1):
+            window = (src.times >= edges[k]) & (src.times <= edges[k + 1])
+            pitch_hz = spread = None
+            if opts.pitch and not src.whispered:
+                voiced = src.f0[window & np.isfinite(src.f0)]
+                if len(voiced) < 10:  # too little to measure: the whole utterance's register
+                    voiced = src.f0[np.isfinite(src.f0)]
+                pitch_hz, spread = float(np.median(voiced)), float(np.std(np.log(voiced)))
+            speed = 1.0
+            if opts.rate and not src.whispered:
+                # Languages differ in syllable rate, and so do voices: a source 20% faster than
+                # typical for its language is spoken 20% faster than the voice's own pace.
+                src_rate = _text_rate(src_words, src_times, edges[k], edges[k + 1], src_lang)
+                if src_rate:
+                    speed = float(np.clip(relative_rate(src_rate, src_lang), 1 / TEMPO_LIMITS[1], 1 / TEMPO_LIMITS[0]))
+            volume = 0.0
+            if opts.loudness and (window & in_speech).any():
+                volume = float(np.mean(src.intensity[window & in_speech])) - level
+            pause = min(MAX_PAUSE_S, cuts[k][2] - cuts[k][1]) if k < len(cuts) else 0.0
+            phrases.append(Phrase(" ".join(target_words[bounds[k]:bounds[k + 1]]), pitch_hz, spread,
+                                  speed / opts.duration_factor, volume, pause * opts.duration_factor))
+        return phrases
+
+    def _speak_in_one_go(self, phrases: list[Phrase], language: str, voice: str | None, source: Audio) -> Audio:
+        speech = self.synthesizer.synthesize_phrases(phrases, language, voice=voice).trim(EDGE_KEEP_S, EDGE_KEEP_S)
+        if not self.options.fit_duration:
+            return speech
+        # The voice's pace is only known after speaking: speak again at the corrected pace, then
+        # stretch the small remainder.
+        pauses = sum(p.pause_after for p in phrases)
+        scale = (speech.duration - pauses) / max(0.1, source.duration - pauses)
+        scale = float(np.clip(scale, 1 / FIT_LIMITS[1], 1 / FIT_LIMITS[0]))
+        phrases = [replace(p, speed=p.speed * scale) for p in phrases]
+        speech = self.synthesizer.synthesize_phrases(phrases, language, voice=voice).trim(EDGE_KEEP_S, EDGE_KEEP_S)
+        return _fit(speech, source)
+
+    def _speak_phrase_by_phrase(self, phrases: list[Phrase], language: str, voice: str | None, source: Audio,
+                                src: Prosody, report: ExpressiveReport) -> Audio:
+        """Synthesisers that speak one text at a time: each phrase spoken at its pace (the voice's
+        own speed control where it has one), then re-pitched (PSOLA) and levelled."""
+        opts = self.options
+        speed_control = getattr(self.synthesizer, "supports_speed", False)
+        audio = []
+        for phrase in phrases:
+            kwargs = {"speed": phrase.speed} if speed_control and abs(phrase.speed - 1) > 0.05 else {}
+            audio.append(self._speak(phrase.text, language, voice, **kwargs).trim(EDGE_KEEP_S, EDGE_KEEP_S))
+        rate = audio[0].sample_rate
+        ratio = 1.0
+        if opts.voice and opts.formants and not src.whispered:
+            plain = concatenate(audio, rate)
+            measured = measure_formant_ratio(source, plain, src, analyze(plain))
+            if measured is None:
+                report.warnings.append("formants could not be measured: voice left as it is")
+            else:
+                ratio = report.formant_ratio = measured
+        factors = [1.0 if speed_control else 1 / p.speed for p in phrases]
+        if opts.fit_duration:
+            pauses = sum(p.pause_after for p in phrases)
+            spoken = sum(a.duration * f for a, f in zip(audio, factors))
+            scale = (source.duration - pauses) / max(0.1, spoken)
+            factors = [float(np.clip(f * scale, *FIT_LIMITS)) for f in factors]
+        pieces = []
+        for phrase, piece, factor in zip(phrases, audio, factors):
+            pieces.append(_repitch(piece, phrase, ratio, factor).resample(rate))
+            if phrase.pause_after > 0:
+                pieces.append(silence(phrase.pause_after, rate))
+        speech = concatenate(pieces, rate)
+        return _fit(speech, source) if opts.fit_duration else speech
 
     def _speak(self, text: str, language: str, voice: str | None, **kwargs) -> Audio:
         if voice is not None:
             kwargs["voice"] = voice
         return self.synthesizer.synthesize(text, language, **kwargs)
 
-    def _cuts(self, src, src_words, src_times, target_words, src_lang, lexicon, report) -> list[tuple[int, float, float]]:
+    def _cuts(self, src, src_words, src_times, target_words, src_lang, lexicon, report,
+              min_words: int) -> list[tuple[int, float, float]]:
         """(output word index the pause follows, pause start, pause end) in output order."""
-        if not self.options.pauses or len(target_words) < 2 * MIN_PHRASE_WORDS:
+        if not self.options.pauses or len(target_words) < 2 * min_words:
             return []
         pauses = [(a, b) for a, b in src.pauses if b - a >= MIN_PAUSE_S]
         if not pauses:
@@ -220,8 +253,8 @@ class ExpressiveRenderer:
         cuts, used = [], set()
         last = -1
         for j, k, pause in sorted(mapped):
-            # Phrases keep at least MIN_PHRASE_WORDS words, and stay in the source's order.
-            if j < 0 or j in used or j - last < MIN_PHRASE_WORDS or len(target_words) - 1 - j < MIN_PHRASE_WORDS:
+            # Phrases keep at least min_words words, and stay in the source's order.
+            if j < 0 or j in used or j - last < min_words or len(target_words) - 1 - j < min_words:
                 continue
             if cuts and pause[0] < cuts[-1][1]:
                 continue
@@ -241,6 +274,31 @@ class ExpressiveRenderer:
         out, _ = transfer(source, speech, rate=False, pitch=False, loudness=False, whisper=False, voice=False,
                           duration=speech.duration * float(np.clip(factor, *FIT_LIMITS)))
         return out
+
+
+def _repitch(piece: Audio, phrase: Phrase, formant_ratio: float, duration_factor: float) -> Audio:
+    """One separately spoken phrase moved to its register, spread, length and level."""
+    prosody = analyze(piece)
+    stats = prosody.log_f0_stats()
+    if prosody.speech_time < 0.3 or stats is None:  # too short to re-pitch: leave as spoken
+        return piece
+    median = phrase.pitch_hz or 0.0  # 0: Praat keeps the pitch
+    spread = float(np.clip(phrase.pitch_spread / stats[1], *RANGE_LIMITS)) if phrase.pitch_spread and stats[1] > 0 else 1.0
+    if median or spread != 1.0 or formant_ratio != 1.0 or abs(duration_factor - 1) > 0.01:
+        piece = change_voice(piece, prosody, formant_ratio, median, spread, duration_factor)
+    return Audio(piece.samples * np.float32(10 ** (phrase.volume_db / 20)), piece.sample_rate)
+
+
+def _fit(speech: Audio, source: Audio) -> Audio:
+    """``speech`` made exactly as long as ``source``: stretched when more than 2% off, then
+    padded or cut at the end by the last few samples."""
+    if abs(speech.duration / source.duration - 1) > 0.02 and speech.duration > 0.3:
+        out, _ = transfer(source, speech, rate=False, pitch=False, loudness=False, whisper=False, voice=False,
+                          duration=source.duration)
+        speech = out
+    frames = int(round(source.duration * speech.sample_rate))
+    samples = speech.to_mono().samples[:frames]
+    return Audio(np.pad(samples, (0, frames - len(samples))), speech.sample_rate)
 
 
 def _pause_after(pauses, times, k: int) -> tuple[float, float]:

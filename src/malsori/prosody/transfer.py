@@ -88,11 +88,11 @@ def transfer(source: Audio, target: Audio, *, rate: bool = True, pitch: bool = T
 
     out = target
     if factor != 1.0 or median or range_factor != 1.0 or ratio != 1.0:
-        out = _change_voice(target, tgt, ratio, median, range_factor, factor)
+        out = change_voice(target, tgt, ratio, median, range_factor, factor)
         reached = float(np.nanmedian(analyze(out).f0)) if median else 0.0
         if median and np.isfinite(reached) and abs(np.log(reached / median)) > 0.02:
             # The formant and range changes move Praat's median a little: aim again, once.
-            out = _change_voice(target, tgt, ratio, median * median / reached, range_factor, factor)
+            out = change_voice(target, tgt, ratio, median * median / reached, range_factor, factor)
     if whispered:
         out = whisperize(out)
         report.whispered = True
@@ -118,7 +118,7 @@ def match_loudness(audio: Audio, lufs: float) -> tuple[Audio, float | None]:
     return Audio(audio.samples * np.float32(10 ** (gain / 20)), audio.sample_rate), gain
 
 
-def _change_voice(target: Audio, tgt: Prosody, formant_ratio: float, median_hz: float, range_factor: float,
+def change_voice(target: Audio, tgt: Prosody, formant_ratio: float, median_hz: float, range_factor: float,
                   duration_factor: float) -> Audio:
     """Praat's "Change gender": PSOLA for pitch and duration, resampling for the formant scale."""
     from parselmouth.praat import call

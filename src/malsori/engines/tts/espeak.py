@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import functools
+import html
 import io
+import re
 import shutil
 import subprocess
+from typing import Sequence
+
+import numpy as np
 
 from malsori.audio import Audio
 from malsori.errors import LanguageError, ModelError
 from malsori.languages import LANGUAGES, language as lookup
+from malsori.protocols import Phrase
 
 # espeak-ng voice names that differ from the ISO 639-1 code, or that sound better than the default.
 _VOICE_OVERRIDES = {
@@ -43,6 +49,13 @@ def espeak_voice(code: str) -> str | None:
     return None
 
 
+# Vowels and sonorants most voices pronounce alike, to measure a voice's pitch on.
+_CALIBRATION_TEXT = "a e i o u, la le li lo lu, ma me mi mo mu."
+
+# How far eSpeak's median log F0 rises per unit of added log-F0 spread (range setting), measured
+# on es-419 and es-419+f3 at two pitch levels: 1.6-1.7.
+_MEDIAN_PER_SPREAD = 1.65
+
 # eSpeak NG's variants that sound like people; Whisper base still re-transcribes them.
 SPEAKER_VARIANTS = ("m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4", "f5", "klatt", "klatt2",
                     "klatt3", "Annie", "belinda", "boris", "edward", "linda", "max", "michel", "steph")
@@ -64,6 +77,7 @@ class EspeakSynthesizer:
         self.pitch = pitch  # 0..99
         self.word_gap = word_gap  # pause between words, in units of 10 ms
         self.timeout = timeout
+        self._calibration: dict[str, tuple[float | None, float, float]] = {}
 
     def voice_languages(self) -> set[str]:
         return {code for code in LANGUAGES if espeak_voice(code)}
@@ -75,15 +89,69 @@ class EspeakSynthesizer:
         return [base] + [f"{base}+{v}" for v in SPEAKER_VARIANTS] if base else []
 
     def synthesize(self, text: str, language: str, voice: str | None = None, speed: float = 1.0) -> Audio:
+        name = self._voice(language, voice)
+        rate = int(round(self.rate * speed))
+        return self._run(name, text, rate=rate, gap=int(round(self.word_gap / speed)))
+
+    def synthesize_phrases(self, phrases: Sequence[Phrase], language: str, voice: str | None = None) -> Audio:
+        """The phrases as one SSML utterance: eSpeak NG changes pitch, range, rate and volume
+        itself (no resynthesis artefacts) and keeps one intonation across the breaks. A comma's
+        pause is replaced by the break that follows it, and a sentence's ends by it."""
+        name = self._voice(language, voice)
+        base_hz, per_unit, spread = self.pitch_calibration(name)
+        parts = []
+        for phrase in phrases:
+            attrs = []
+            factor = 1.0
+            if phrase.pitch_spread and spread:
+                factor = float(np.clip(phrase.pitch_spread / spread, 0.2, 2.0))
+                attrs.append(f'range="{100 * (factor - 1):+.0f}%"')
+            if phrase.pitch_hz and base_hz:
+                # eSpeak's pitch setting is close to logarithmic in Hz over 10..99, and widening
+                # the range raises the median too (the base is its floor).
+                log_shift = np.log(phrase.pitch_hz / base_hz) - _MEDIAN_PER_SPREAD * spread * (factor - 1)
+                level = float(np.clip(self.pitch + log_shift / per_unit, 10, 99))
+                attrs.append(f'pitch="{100 * (level / self.pitch - 1):+.0f}%"')
+            if abs(phrase.speed - 1) > 0.02:
+                attrs.append(f'rate="{100 * (float(np.clip(phrase.speed, 0.5, 2.5)) - 1):+.0f}%"')
+            if abs(phrase.volume_db) > 0.3:
+                attrs.append(f'volume="{100 * (10 ** (float(np.clip(phrase.volume_db, -12, 12)) / 20) - 1):+.0f}%"')
+            # A comma's pause would add to the breaks: where to pause is the phrases' business.
+            text = html.escape(re.sub(r"\s*[,;:]+(\s|$)", r"\1", phrase.text), quote=False)
+            parts.append(f"<prosody {' '.join(attrs)}>{text}</prosody>" if attrs else text)
+            if phrase.pause_after > 0:
+                # eSpeak's break comes out about 40 ms longer than asked (measured on es-419).
+                parts.append(f'<break time="{max(0, round(1000 * phrase.pause_after) - 40)}ms"/>')
+        return self._run(name, "<speak>" + " ".join(parts) + "</speak>", rate=self.rate, gap=self.word_gap,
+                         ssml=True)
+
+    def pitch_calibration(self, voice: str) -> tuple[float | None, float, float]:
+        """(median F0 in Hz at the default pitch setting, log-Hz per pitch unit, the voice's spread
+        of log F0), measured once per voice on a short neutral sentence."""
+        if voice not in self._calibration:
+            from malsori.prosody.analysis import analyze
+
+            low = analyze(self._run(voice, _CALIBRATION_TEXT, self.rate, self.word_gap))
+            high = analyze(self._run(voice, _CALIBRATION_TEXT, self.rate, self.word_gap, pitch=self.pitch + 30))
+            stats_low, stats_high = low.log_f0_stats(), high.log_f0_stats()
+            if stats_low is None or stats_high is None:
+                self._calibration[voice] = (None, 0.01, 0.1)
+            else:
+                per_unit = float(np.clip((stats_high[0] - stats_low[0]) / 30, 0.004, 0.02))
+                self._calibration[voice] = (float(np.nanmedian(low.f0)), per_unit, stats_low[1])
+        return self._calibration[voice]
+
+    def _voice(self, language: str, voice: str | None) -> str:
         if shutil.which("espeak-ng") is None:
             raise ModelError("espeak-ng is not installed: apt-get install espeak-ng")
         name = voice or espeak_voice(language)
         if name is None:
             raise LanguageError(f"espeak-ng has no voice for {LANGUAGES[lookup(language).code].name}")
-        rate = int(round(self.rate * speed))
-        gap = int(round(self.word_gap / speed))
-        args = ["espeak-ng", "-v", name, "-s", str(rate), "-p", str(self.pitch), "-g", str(gap),
-                "--stdout"]
+        return name
+
+    def _run(self, voice: str, text: str, rate: int, gap: int, pitch: int | None = None, ssml: bool = False) -> Audio:
+        args = ["espeak-ng", "-v", voice, "-s", str(rate), "-p", str(self.pitch if pitch is None else pitch),
+                "-g", str(gap), "--stdout"] + (["-m"] if ssml else [])
         try:
             proc = subprocess.run(args, input=text.encode("utf-8"), capture_output=True, timeout=self.timeout)
         except subprocess.TimeoutExpired:
@@ -92,5 +160,5 @@ class EspeakSynthesizer:
             raise ModelError(f"espeak-ng failed: {proc.stderr.decode(errors='replace').strip()[:200]}")
         import soundfile as sf
 
-        samples, rate = sf.read(io.BytesIO(proc.stdout), dtype="float32")
-        return Audio(samples, int(rate))
+        samples, sample_rate = sf.read(io.BytesIO(proc.stdout), dtype="float32")
+        return Audio(samples, int(sample_rate))
