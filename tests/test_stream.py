@@ -91,6 +91,35 @@ def test_s2st_stream_translates_and_speaks_each_unit_once(translator, two_senten
     assert (tmp_path / "out.wav").stat().st_size > 1000
 
 
+@pytest.mark.slow
+@pytest.mark.apertium
+@pytest.mark.espeak
+def test_expressive_stream_follows_each_utterances_pitch_and_level(translator, two_sentences, tmp_path):
+    from malsori.pipelines.expressive import ExpressiveOptions
+    from malsori.pipelines.stream import StreamingTranslator, run_stream, write_outputs
+    from malsori.prosody import analyze
+    from malsori.prosody.transfer import change_voice
+
+    # The same two sentences, the second spoken high (230 Hz) and 12 dB quieter.
+    half = len(two_sentences.samples) // 2 - 4000
+    first, second = Audio(two_sentences.samples[:half], 16000), Audio(two_sentences.samples[half:], 16000)
+    second = change_voice(second, analyze(second), 1.0, 230.0, 1.0, 1.0).resample(16000)
+    source = Audio(np.concatenate([first.samples, second.samples * np.float32(0.25)]), 16000)
+    session = StreamingTranslator(translator, "s2st", "spa", "eng", unit_words=3,
+                                  expressive=ExpressiveOptions(voice=False))
+    run = run_stream(session, source)
+    audio = [e for e in run.events if e.kind == "audio"]
+    by_utterance = {u: [e.audio for e in audio if e.utterance == u] for u in (0, 1)}
+    assert by_utterance[0] and by_utterance[1]
+    f0 = {u: np.nanmedian(np.concatenate([analyze(a).f0 for a in chunks])) for u, chunks in by_utterance.items()}
+    level = {u: np.mean([analyze(a).loudness_lufs for a in chunks if a.duration > 0.5]) for u, chunks in by_utterance.items()}
+    assert f0[1] > 150 and f0[1] / f0[0] > 1.4  # the second utterance is spoken high, the first not
+    assert level[0] - level[1] > 6
+    write_outputs(run, tmp_path / "out.wav", tmp_path / "lat.json")
+    log = json.loads((tmp_path / "lat.json").read_text())
+    assert len(log["expressive"]) == len(audio) and all("warnings" in r for r in log["expressive"])
+
+
 def test_stream_cli_errors_are_one_line(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "malsori.cli", "stream", "mic", "--tgt", "spa", "--src", "eng",
                            "--mic-command", str(tmp_path / "no-such-recorder")], capture_output=True, text=True)

@@ -126,6 +126,8 @@ def stream(
                                              help="latency/quality knob: words per translated unit "
                                                   "(default 5, 3 for s2st)"),
     speed: float = typer.Option(1.25, "--speed", help="speaking rate of the translated speech (1.0: the voice's)"),
+    expressive: bool = typer.Option(False, "--expressive", help="s2st: speak each unit with the source's pace, "
+                                                              "pitch, loudness, whisper and nearest voice"),
     rate: int = typer.Option(16000, "--rate", help="sample rate of raw PCM on stdin ('-') or from the microphone"),
     mic_command: Optional[str] = typer.Option(None, "--mic-command",
                                               help="recorder writing raw s16le mono PCM at --rate to stdout"),
@@ -143,8 +145,11 @@ def stream(
         from malsori.audio import live, load_audio
         from malsori.pipelines.stream import StreamingTranslator, run_stream, write_outputs
 
+        from malsori.pipelines.expressive import ExpressiveOptions
+
         session = StreamingTranslator(_translator(model, None, None), task, tgt, src, unit_words=unit_words,
-                                      speed=speed, update_s=update_ms / 1000)
+                                      speed=speed, update_s=update_ms / 1000,
+                                      expressive=ExpressiveOptions() if expressive else None)
         if input == "mic":
             source = live.microphone(mic_command, rate, chunk_ms / 1000)
         elif input == "-":

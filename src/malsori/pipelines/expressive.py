@@ -67,16 +67,23 @@ class ExpressiveReport:
 
 
 class ExpressiveRenderer:
-    def __init__(self, synthesizer: Synthesizer, options: ExpressiveOptions | None = None, encoder=None):
+    def __init__(self, synthesizer: Synthesizer, options: ExpressiveOptions | None = None, encoder=None,
+                 keep_voice: bool = False):
         self.synthesizer = synthesizer
         self.options = options or ExpressiveOptions()
         self._encoder = encoder  # SpeakerEncoder; the GE2E one is loaded when a voice is chosen
         self._voice_embeddings: dict[tuple[str, str], np.ndarray] = {}
+        # A live stream keeps the first voice chosen: its short units would otherwise hop
+        # between neighbouring voices.
+        self.keep_voice = keep_voice
+        self._kept: dict[str, str] = {}
 
     def choose_voice(self, source: Audio, text: str, language: str, report: "ExpressiveReport") -> str | None:
         """The synthesiser's voice nearest the source speaker (cosine of speaker embeddings), or
         None for its default when it has one voice or no speaker encoder is installed. Each
         voice is embedded once per language, on the first text it is asked to speak."""
+        if language in self._kept:
+            return self._kept[language]
         voices = getattr(self.synthesizer, "voices", None)
         candidates = voices(language) if voices else []
         if len(candidates) < 2 or source.duration < 1.0:
@@ -101,6 +108,8 @@ class ExpressiveRenderer:
             sim = float(np.dot(target, self._voice_embeddings[key]))
             if sim > best_sim:
                 best, best_sim = voice, sim
+        if self.keep_voice:
+            self._kept[language] = best
         return best
 
     def render(self, source: Audio, words: list[Word], text: str, language: str,

@@ -23,7 +23,9 @@ import numpy as np
 from malsori.audio import Audio
 from malsori.errors import LanguageError
 from malsori.languages import normalize_language
+from malsori.pipelines.expressive import ExpressiveOptions, ExpressiveRenderer
 from malsori.pipelines.translate import Translator, check_task
+from malsori.protocols import Word
 
 RATE = 16_000
 DRAFT_LOAD = 0.6  # the share of real time that interim decodes may take (the rest: VAD, MT, TTS)
@@ -31,6 +33,7 @@ _CLAUSE_END = re.compile(r"[.!?;:,。！？]$")
 _TRAILING_PUNCTUATION = re.compile(r"[.!?,;:…。！？、]+$")
 _SENTENCE_END = re.compile(r"[.!?。！？][\"')\]]*$")
 UNIT_GAP_S, SENTENCE_GAP_S = 0.1, 0.3  # silence kept after a spoken unit
+EXPRESSIVE_CONTEXT_S = 1.5  # least source audio an expressive unit's delivery is measured on
 # Per source language: words that a translation unit should not end on (articles, possessives,
 # prepositions, conjunctions, auxiliaries, infinitive "to").
 LEANING_WORDS = {
@@ -105,7 +108,7 @@ class StreamingTranslator:
     def __init__(self, translator: Translator, task: str, tgt: str, src: str | None = None,
                  update_s: float = 0.32, endpoint_s: float = 0.5, max_utterance_s: float = 15.0,
                  unit_words: int | None = None, speech_threshold: float = 0.5, max_speed: float = 2.0,
-                 catch_up_s: float = 1.0, speed: float = 1.25):
+                 catch_up_s: float = 1.0, speed: float = 1.25, expressive: ExpressiveOptions | None = None):
         task = check_task(task)
         if task not in ("asr", "s2tt", "s2st"):
             raise LanguageError(f"streaming takes speech input: use one of asr, s2tt, s2st (not {task})")
@@ -133,6 +136,14 @@ class StreamingTranslator:
         # benchmarks/stream_bench.py prints what they cost in intelligibility.
         self.speed, self.max_speed, self.catch_up_s = speed, max(max_speed, speed), catch_up_s
         self.playback_end = 0.0
+        # Expressive output: each unit is spoken with the delivery of the source audio heard
+        # since the previous unit (at least EXPRESSIVE_CONTEXT_S of it), in one voice per stream.
+        self.expressive = expressive if task == "s2st" else None
+        if expressive is not None and task != "s2st":
+            raise LanguageError(f"expressive output follows a speaker's delivery: it needs task s2st, not {task}")
+        self.renderer = (ExpressiveRenderer(self.route.synthesizer, expressive, translator.speaker_encoder,
+                                            keep_voice=True) if self.expressive else None)
+        self.reports: list[dict] = []
         from malsori.engines.vad.streaming import StreamingVAD
 
         self.vad = StreamingVAD()
@@ -154,6 +165,7 @@ class StreamingTranslator:
         self.untranslated: list[str] = []
         self.sentence_open = False  # the last translated unit left its sentence unfinished
         self.utterance_start: float | None = None
+        self.unit_mark = 0  # samples of this utterance's buffer already spoken for
         self._native = None  # an incremental decoder for this utterance, when the recogniser has one
 
     @property
@@ -291,7 +303,9 @@ class StreamingTranslator:
             synth = self.route.synthesizer
             backlog = max(0.0, self.playback_end - self.now)
             speed = min(self.max_speed, self.speed * (1.0 + backlog / self.catch_up_s))
-            if getattr(synth, "supports_speed", False) and speed != 1.0:
+            if self.renderer is not None and self.buffered:
+                speech = self._speak_expressively(text, target[0], speed)
+            elif getattr(synth, "supports_speed", False) and speed != 1.0:
                 speech = synth.synthesize(target[0], self.tgt, speed=speed)
             else:
                 speech = synth.synthesize(target[0], self.tgt)
@@ -301,6 +315,25 @@ class StreamingTranslator:
             self.playback_end = max(self.playback_end, self.now) + speech.duration
             events.append(self._event("audio", target[0], audio=speech))
         return events
+
+    def _speak_expressively(self, source_text: str, target_text: str, speed: float) -> Audio:
+        """The unit spoken like the source audio heard since the last unit. Its words are spread
+        evenly over that audio (a stream has no word times): enough for pace, register, range,
+        loudness, whisper and voice, not for pauses inside the unit."""
+        from dataclasses import replace
+
+        audio = np.concatenate(self.buffer)
+        start = min(self.unit_mark, max(0, len(audio) - int(EXPRESSIVE_CONTEXT_S * RATE)))
+        self.unit_mark = len(audio)
+        source = Audio(audio[start:], RATE).trim(0.02, 0.02)
+        words = source_text.split()
+        step = source.duration / max(1, len(words))
+        timed = [Word(i * step, (i + 1) * step, w) for i, w in enumerate(words)]
+        self.renderer.options = replace(self.expressive, duration_factor=self.expressive.duration_factor / speed,
+                                        fit_duration=False, pauses=False)
+        speech, report = self.renderer.render(source, timed, target_text, self.tgt, self.route.asr_target or self.src)
+        self.reports.append({"utterance": self.utterance, "text": target_text, **report.to_dict()})
+        return speech
 
     def _event(self, kind: str, text: str, audio: Audio | None = None) -> StreamEvent:
         return StreamEvent(kind, text, self.utterance, self.now, audio)
@@ -315,6 +348,7 @@ class StreamRun:
     source_duration: float
     compute_seconds: float
     interrupted: bool = False  # stopped by Ctrl-C; everything up to then was finished
+    expressive: list[dict] = field(default_factory=list)  # per spoken unit: what expressive rendering did
 
 
 def run_stream(session: StreamingTranslator, source, chunk_s: float = 0.32, realtime: bool = False,
@@ -359,7 +393,7 @@ def run_stream(session: StreamingTranslator, source, chunk_s: float = 0.32, real
     step(session.close, received / RATE)
     utterances = per_utterance_latency(events, session)
     return StreamRun(session.task, events, utterances, summarize(utterances), received / RATE, compute,
-                     interrupted)
+                     interrupted, session.reports)
 
 
 def file_chunks(audio: Audio, chunk_s: float = 0.32, realtime: bool = False):
@@ -421,6 +455,8 @@ def write_outputs(run: StreamRun, audio_path=None, log_path=None) -> None:
             "rtf": round(run.compute_seconds / run.source_duration, 3) if run.source_duration else None,
             "summary": run.summary,
         }
+        if run.expressive:
+            log["expressive"] = run.expressive
         write_json(log_path, log)
         # SimulEval's own format beside it, so its scorers can check ours.
         instances = Path(str(log_path)).with_suffix(".instances.log")

@@ -130,7 +130,7 @@ class Translator:
         self.engines = EngineSet(recognizers, translators, synthesizers, {"compute_type": compute_type})
         self._vad = vad
         self.max_window_s = max_window_s
-        self._speaker_encoder = speaker_encoder
+        self.speaker_encoder = speaker_encoder
         self._renderers: dict = {}
 
     @property
@@ -272,7 +272,7 @@ class Translator:
         """One renderer per voice and options, kept: it caches the voices' speaker embeddings."""
         key = (id(synthesizer), options)
         if key not in self._renderers:
-            self._renderers[key] = ExpressiveRenderer(synthesizer, options, self._speaker_encoder)
+            self._renderers[key] = ExpressiveRenderer(synthesizer, options, self.speaker_encoder)
         return self._renderers[key]
 
     def _render_expressive(self, renderer: ExpressiveRenderer, request: Request, start: float, end: float,
