@@ -252,3 +252,15 @@ def test_eval_expressive_cli_scores_a_manifest(tmp_path, paused, piper):
     bad = subprocess.run([sys.executable, "-m", "malsori.cli", "translate", "x.wav", "--tgt", "spa", "--fit-duration"],
                          capture_output=True, text=True)
     assert bad.returncode != 0 and "add --expressive" in bad.stderr
+
+
+def test_pauses_the_source_did_not_make_are_closed(piper):
+    from malsori.pipelines.expressive import _close_unwanted_pauses
+
+    words = [piper.synthesize(w, "eng").trim(0.01, 0.01) for w in ("Yesterday", "my brother", "bought bread")]
+    rate = words[0].sample_rate
+    speech = concatenate([words[0], silence(0.5, rate), words[1], silence(0.2, rate), words[2]], rate)
+    assert len(analyze(speech, min_pause_s=0.1).pauses) >= 2  # the 0.2 s gap, and a stop closure
+    closed = _close_unwanted_pauses(speech, wanted=1)
+    assert [round(b - a, 1) for a, b in analyze(closed, min_pause_s=0.1).pauses] == [0.5]  # the carried one
+    assert speech.duration - 0.3 < closed.duration < speech.duration - 0.1

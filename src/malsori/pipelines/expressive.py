@@ -5,9 +5,11 @@ For one source segment (its audio and recognised words) and its translation:
 2. each pause is carried to a gap between translated words through a word alignment
    (``malsori.prosody.align``) and the translation is cut into phrases there;
 3. the synthesiser's voice nearest the speaker is chosen (speaker-embedding cosine), and each
-   phrase is synthesised and re-spoken with its source phrase's pace (relative to the
-   language's typical syllable rate), pitch register and range, and loudness;
-4. the phrases are joined with the source's pause lengths, the long-term spectrum is equalised
+   phrase gets its source phrase's pace (relative to the language's typical syllable rate),
+   pitch register and spread, and relative level;
+4. a ``PhraseSynthesizer`` (eSpeak NG) speaks the phrases in one utterance with those settings
+   and the source's pause lengths between them; other voices speak phrase by phrase, re-pitched
+   with PSOLA and joined with the pauses. The long-term spectrum is then equalised
    toward the source's, the whole is whispered when the source was, and its integrated loudness
    matched. (Formant scaling is optional and off: it cost intelligibility for no similarity.)
 ``fit_duration`` makes the segment last as long as its source (dubbing); ``duration_factor``
@@ -30,7 +32,8 @@ from malsori.prosody.transfer import (RANGE_LIMITS, TEMPO_LIMITS, change_voice, 
 from malsori.protocols import Phrase, PhraseSynthesizer, Synthesizer, Word
 from malsori.text.syllables import count_syllables, relative_rate
 
-MIN_PAUSE_S = 0.15  # shorter silences are mostly stop closures, not pauses
+MIN_PAUSE_S = 0.1  # the least pause carried (as scored: SeamlessExpressive's evaluation counts 0.1 s)
+CLOSED_GAP_S = 0.06  # what is left of a silence the source did not have
 MAX_PAUSE_S = 2.0
 MIN_PHRASE_WORDS = 2  # a one-word phrase is too short to re-pitch reliably
 FIT_LIMITS = (0.5, 2.0)  # dubbing may stretch further than pace transfer
@@ -72,16 +75,19 @@ class ExpressiveRenderer:
         self.synthesizer = synthesizer
         self.options = options or ExpressiveOptions()
         self._encoder = encoder  # SpeakerEncoder; the GE2E one is loaded when a voice is chosen
-        self._voice_embeddings: dict[tuple[str, str], np.ndarray] = {}
+        self._voice_embeddings: dict[tuple[str, str, int | None], np.ndarray] = {}
         # A live stream keeps the first voice chosen: its short units would otherwise hop
         # between neighbouring voices.
         self.keep_voice = keep_voice
         self._kept: dict[str, str] = {}
 
-    def choose_voice(self, source: Audio, text: str, language: str, report: "ExpressiveReport") -> str | None:
+    def choose_voice(self, source: Audio, text: str, language: str, report: "ExpressiveReport",
+                     pitch_hz: float | None = None) -> str | None:
         """The synthesiser's voice nearest the source speaker (cosine of speaker embeddings), or
         None for its default when it has one voice or no speaker encoder is installed. Each
-        voice is embedded once per language, on the first text it is asked to speak."""
+        voice is embedded once per language, on the first text it is asked to speak; a
+        ``PhraseSynthesizer`` speaks it at ``pitch_hz`` (the source's), as the output will be,
+        once per language and two-semitone band."""
         if language in self._kept:
             return self._kept[language]
         voices = getattr(self.synthesizer, "voices", None)
@@ -101,10 +107,18 @@ class ExpressiveRenderer:
             self._encoder = False
             return None
         best, best_sim = None, -2.0
+        band = None
+        if pitch_hz and isinstance(self.synthesizer, PhraseSynthesizer):
+            band = int(round(6 * np.log2(pitch_hz / 100)))  # two semitones wide
         for voice in candidates:
-            key = (language, voice)
+            key = (language, voice, band)
             if key not in self._voice_embeddings:
-                self._voice_embeddings[key] = self._encoder.embed(self.synthesizer.synthesize(text, language, voice=voice))
+                if band is None:
+                    spoken = self.synthesizer.synthesize(text, language, voice=voice)
+                else:
+                    spoken = self.synthesizer.synthesize_phrases(
+                        [Phrase(text, pitch_hz=100 * 2 ** (band / 6))], language, voice=voice)
+                self._voice_embeddings[key] = self._encoder.embed(spoken)
             sim = float(np.dot(target, self._voice_embeddings[key]))
             if sim > best_sim:
                 best, best_sim = voice, sim
@@ -128,7 +142,10 @@ class ExpressiveRenderer:
                 report.warnings.append("the source has too little voiced speech to follow: plain output")
             return self._scaled(self.synthesizer.synthesize(text, language), source), report
 
-        voice = self.choose_voice(source, text, language, report) if opts.voice and not src.whispered else None
+        voice = None
+        if opts.voice and not src.whispered:
+            voice = self.choose_voice(source, text, language, report,
+                                      float(np.nanmedian(src.f0)) if opts.pitch else None)
         report.voice = voice
         in_one_go = isinstance(self.synthesizer, PhraseSynthesizer)
         phrases = self._plan(src, words, text, source_language or language, lexicon, report,
@@ -137,6 +154,8 @@ class ExpressiveRenderer:
             speech = self._speak_in_one_go(phrases, language, voice, source)
         else:
             speech = self._speak_phrase_by_phrase(phrases, language, voice, source, src, report)
+        if opts.pauses and not opts.fit_duration:
+            speech = _close_unwanted_pauses(speech, sum(p.pause_after > 0 for p in phrases))
         if opts.voice and not src.whispered:
             speech = match_timbre(speech, source)
         if opts.whisper and src.whispered:
@@ -296,6 +315,23 @@ def _repitch(piece: Audio, phrase: Phrase, formant_ratio: float, duration_factor
     if median or spread != 1.0 or formant_ratio != 1.0 or abs(duration_factor - 1) > 0.01:
         piece = change_voice(piece, prosody, formant_ratio, median, spread, duration_factor)
     return Audio(piece.samples * np.float32(10 ** (phrase.volume_db / 20)), piece.sample_rate)
+
+
+def _close_unwanted_pauses(speech: Audio, wanted: int) -> Audio:
+    """Silences of ``MIN_PAUSE_S`` or more that are not among the ``wanted`` longest (the carried
+    pauses) shortened to ``CLOSED_GAP_S``: where the source did not pause, the output should not
+    either, and voices leave such gaps at slow rates, before stops and between words."""
+    silences = analyze(speech, min_pause_s=MIN_PAUSE_S * 0.9).pauses
+    extra = sorted(silences, key=lambda p: p[1] - p[0], reverse=True)[wanted:]
+    if not extra:
+        return speech
+    mono = speech.to_mono()
+    rate = mono.sample_rate
+    keep = np.ones(mono.frames, bool)
+    for a, b in extra:
+        middle, cut = (a + b) / 2, (b - a - CLOSED_GAP_S) / 2
+        keep[int((middle - cut) * rate):int((middle + cut) * rate)] = False
+    return Audio(mono.samples[keep], rate)
 
 
 def _fit(speech: Audio, source: Audio) -> Audio:
