@@ -154,10 +154,10 @@ class ExpressiveRenderer:
             speech = self._speak_in_one_go(phrases, language, voice, source)
         else:
             speech = self._speak_phrase_by_phrase(phrases, language, voice, source, src, report)
-        if opts.pauses and not opts.fit_duration:
-            speech = _close_unwanted_pauses(speech, sum(p.pause_after > 0 for p in phrases))
         if opts.voice and not src.whispered:
             speech = match_timbre(speech, source)
+        if opts.pauses and not opts.fit_duration:  # after the equaliser, which moves quiet sounds
+            speech = _close_unwanted_pauses(speech, sum(p.pause_after > 0 for p in phrases))
         if opts.whisper and src.whispered:
             speech = whisperize(speech)
             report.whispered = True
@@ -321,17 +321,19 @@ def _close_unwanted_pauses(speech: Audio, wanted: int) -> Audio:
     """Silences of ``MIN_PAUSE_S`` or more that are not among the ``wanted`` longest (the carried
     pauses) shortened to ``CLOSED_GAP_S``: where the source did not pause, the output should not
     either, and voices leave such gaps at slow rates, before stops and between words."""
-    silences = analyze(speech, min_pause_s=MIN_PAUSE_S * 0.9).pauses
-    extra = sorted(silences, key=lambda p: p[1] - p[0], reverse=True)[wanted:]
-    if not extra:
-        return speech
-    mono = speech.to_mono()
-    rate = mono.sample_rate
-    keep = np.ones(mono.frames, bool)
-    for a, b in extra:
-        middle, cut = (a + b) / 2, (b - a - CLOSED_GAP_S) / 2
-        keep[int((middle - cut) * rate):int((middle + cut) * rate)] = False
-    return Audio(mono.samples[keep], rate)
+    for _ in range(3):  # closing one gap can merge short sounds around another: look again
+        silences = analyze(speech, min_pause_s=MIN_PAUSE_S).pauses
+        extra = sorted(silences, key=lambda p: p[1] - p[0], reverse=True)[wanted:]
+        if not extra:
+            break
+        mono = speech.to_mono()
+        rate = mono.sample_rate
+        keep = np.ones(mono.frames, bool)
+        for a, b in extra:
+            middle, cut = (a + b) / 2, (b - a - CLOSED_GAP_S) / 2
+            keep[int((middle - cut) * rate):int((middle + cut) * rate)] = False
+        speech = Audio(mono.samples[keep], rate)
+    return speech
 
 
 def _fit(speech: Audio, source: Audio) -> Audio:
