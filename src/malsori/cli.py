@@ -143,9 +143,8 @@ def stream(
 
     try:
         from malsori.audio import live, load_audio
-        from malsori.pipelines.stream import StreamingTranslator, run_stream, write_outputs
-
         from malsori.pipelines.expressive import ExpressiveOptions
+        from malsori.pipelines.stream import StreamingTranslator, run_stream, write_outputs
 
         session = StreamingTranslator(_translator(model, None, None), task, tgt, src, unit_words=unit_words,
                                       speed=speed, update_s=update_ms / 1000,

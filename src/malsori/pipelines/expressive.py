@@ -26,9 +26,9 @@ import numpy as np
 from malsori.audio import Audio
 from malsori.audio.core import concatenate, silence
 from malsori.prosody.align import align, map_gap, pauses_after_words, words_of
-from malsori.prosody.analysis import Prosody, analyze
+from malsori.prosody.analysis import Prosody, analyze, speech_mask
 from malsori.prosody.transfer import (RANGE_LIMITS, TEMPO_LIMITS, change_voice, match_loudness, match_timbre,
-                                      measure_formant_ratio, transfer, whisperize)
+                                      measure_formant_ratio, whisperize)
 from malsori.protocols import Phrase, PhraseSynthesizer, Synthesizer, Word
 from malsori.text.syllables import count_syllables, relative_rate
 
@@ -179,9 +179,7 @@ class ExpressiveRenderer:
         # Phrase k of the output is spoken like the source between cut k-1 and cut k.
         bounds = [0] + [j + 1 for j, _, _ in cuts] + [len(target_words)]
         edges = [src.speech[0][0]] + [(a + b) / 2 for _, a, b in cuts] + [src.speech[-1][1]]
-        in_speech = np.zeros(len(src.times), bool)
-        for a, b in src.speech:
-            in_speech |= (src.times >= a) & (src.times <= b)
+        in_speech = speech_mask(src.times, src.speech)
         level = float(np.mean(src.intensity[in_speech])) if in_speech.any() else 0.0
         phrases = []
         for k in range(len(bounds) - 1):
@@ -299,9 +297,7 @@ class ExpressiveRenderer:
         factor = opts.duration_factor * (source.duration / speech.duration if opts.fit_duration and speech.duration else 1.0)
         if abs(factor - 1.0) < 0.01 or speech.duration < 0.3:
             return speech
-        out, _ = transfer(source, speech, rate=False, pitch=False, loudness=False, whisper=False, voice=False,
-                          duration=speech.duration * float(np.clip(factor, *FIT_LIMITS)))
-        return out
+        return _stretch(speech, speech.duration * float(np.clip(factor, *FIT_LIMITS)))
 
 
 def _repitch(piece: Audio, phrase: Phrase, formant_ratio: float, duration_factor: float) -> Audio:
@@ -336,13 +332,16 @@ def _close_unwanted_pauses(speech: Audio, wanted: int) -> Audio:
     return speech
 
 
+def _stretch(speech: Audio, seconds: float) -> Audio:
+    """``speech`` made ``seconds`` long by PSOLA, its pitch kept."""
+    return change_voice(speech, analyze(speech), 1.0, 0.0, 1.0, seconds / speech.duration)
+
+
 def _fit(speech: Audio, source: Audio) -> Audio:
     """``speech`` made exactly as long as ``source``: stretched when more than 2% off, then
     padded or cut at the end by the last few samples."""
     if abs(speech.duration / source.duration - 1) > 0.02 and speech.duration > 0.3:
-        out, _ = transfer(source, speech, rate=False, pitch=False, loudness=False, whisper=False, voice=False,
-                          duration=source.duration)
-        speech = out
+        speech = _stretch(speech, source.duration)
     frames = int(round(source.duration * speech.sample_rate))
     samples = speech.to_mono().samples[:frames]
     return Audio(np.pad(samples, (0, frames - len(samples))), speech.sample_rate)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -320,8 +320,6 @@ class StreamingTranslator:
         """The unit spoken like the source audio heard since the last unit. Its words are spread
         evenly over that audio (a stream has no word times): enough for pace, register, range,
         loudness, whisper and voice, not for pauses inside the unit."""
-        from dataclasses import replace
-
         audio = np.concatenate(self.buffer)
         start = min(self.unit_mark, max(0, len(audio) - int(EXPRESSIVE_CONTEXT_S * RATE)))
         self.unit_mark = len(audio)

@@ -97,9 +97,7 @@ def analyze(audio: Audio, min_pause_s: float = 0.2) -> Prosody:
     intensity_obj = sound.to_intensity(minimum_pitch=INTENSITY_PITCH_FLOOR, time_step=HOP_S)
     intensity = np.interp(times, intensity_obj.xs(), intensity_obj.values[0]) if len(times) else np.zeros(0)
     speech = _speech_stretches(times, intensity, min_pause_s)
-    in_speech = np.zeros(len(times), bool)
-    for a, b in speech:
-        in_speech |= (times >= a) & (times <= b)
+    in_speech = speech_mask(times, speech)
     voiced_fraction = float(np.isfinite(f0[in_speech]).mean()) if in_speech.any() else 0.0
     harmonicity = sound.to_harmonicity_cc(time_step=HOP_S, minimum_pitch=PITCH_FLOOR)
     hnr = harmonicity.values[0]
@@ -107,6 +105,14 @@ def analyze(audio: Audio, min_pause_s: float = 0.2) -> Prosody:
     hnr_db = float(call(harmonicity, "Get mean", 0, 0)) if len(hnr) else float("nan")
     return Prosody(duration, times, f0, intensity, speech, voiced_fraction, hnr_db,
                    loudness_lufs(audio), _syllable_nuclei(times, intensity, f0, in_speech))
+
+
+def speech_mask(times: np.ndarray, speech: list[tuple[float, float]]) -> np.ndarray:
+    """Which frames fall inside the stretches of speech."""
+    mask = np.zeros(len(times), bool)
+    for a, b in speech:
+        mask |= (times >= a) & (times <= b)
+    return mask
 
 
 def _speech_stretches(times, intensity, min_pause_s: float) -> list[tuple[float, float]]:
