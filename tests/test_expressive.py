@@ -13,6 +13,7 @@ from malsori.eval.expressive import Side, best_assignment, pause_alignment, scor
 from malsori.prosody import analyze
 from malsori.prosody.align import align, map_gap, pauses_after_words
 from malsori.prosody.transfer import change_voice, whisperize
+from malsori.pipelines.expressive import ExpressiveOptions
 from malsori.protocols import Segment, Transcript, Word
 from malsori.text.syllables import count_syllables
 
@@ -266,3 +267,46 @@ def test_pauses_the_source_did_not_make_are_closed(piper):
     # Only the carried pause is left (Piper's sampling moves the word edges a little).
     assert [b - a for a, b in analyze(closed, min_pause_s=0.1).pauses] == [pytest.approx(0.5, abs=0.12)]
     assert speech.duration - 0.3 < closed.duration < speech.duration - 0.1
+
+
+class EndToEndVoice:
+    """A SpeechToSpeech engine (as SeamlessM4T v2 is) that answers every input with the same
+    English sentence, spoken by the bundled voice."""
+
+    name = "end-to-end-test"
+
+    def __init__(self, piper):
+        self.piper = piper
+
+    def languages(self):
+        return None
+
+    def translation_targets(self):
+        return None
+
+    def voice_languages(self):
+        return {"eng"}
+
+    def speech_to_speech(self, audio, tgt, src=None):
+        speech = self.piper.synthesize("Yesterday my brother bought a new bicycle in the city.", "eng")
+        return Transcript("eng", [Segment(0.0, audio.duration, "Yesterday my brother bought a new bicycle.")],
+                          None, "translate"), speech
+
+
+def test_end_to_end_models_get_the_sources_pitch_and_level(paused, piper):
+    from malsori import Translator
+
+    audio, _ = paused
+    high = change_voice(audio, analyze(audio), 1.0, 230.0, 1.0, 1.0)
+    high = Audio(high.samples * 0.2, high.sample_rate)
+    translator = Translator([EndToEndVoice(piper)], [], [])
+    plain = translator.predict(high, "s2st", "eng", "eng")
+    result = translator.predict(high, "s2st", "eng", "eng", expressive=True)
+    seg = result.segments[0]
+    assert result.route["end_to_end"] == "end-to-end-test"
+    assert any("end-to-end" in w for w in seg.expressive["warnings"])
+    got, before = analyze(result.audio), analyze(plain.audio)
+    assert abs(np.log(np.nanmedian(got.f0) / 230.0)) < 0.1 < abs(np.log(np.nanmedian(before.f0) / 230.0))
+    assert got.loudness_lufs == pytest.approx(analyze(high).loudness_lufs, abs=1.5)
+    fitted = translator.predict(high, "s2st", "eng", "eng", expressive=ExpressiveOptions(fit_duration=True))
+    assert fitted.audio.duration == pytest.approx(high.duration, rel=0.05)

@@ -28,7 +28,7 @@ from malsori.audio.core import concatenate, silence
 from malsori.prosody.align import align, map_gap, pauses_after_words, words_of
 from malsori.prosody.analysis import Prosody, analyze, speech_mask
 from malsori.prosody.transfer import (RANGE_LIMITS, TEMPO_LIMITS, change_voice, match_loudness, match_timbre,
-                                      measure_formant_ratio, whisperize)
+                                      measure_formant_ratio, transfer, whisperize)
 from malsori.protocols import Phrase, PhraseSynthesizer, Synthesizer, Word
 from malsori.text.syllables import count_syllables, relative_rate
 
@@ -298,6 +298,24 @@ class ExpressiveRenderer:
         if abs(factor - 1.0) < 0.01 or speech.duration < 0.3:
             return speech
         return _stretch(speech, speech.duration * float(np.clip(factor, *FIT_LIMITS)))
+
+
+def follow_delivery(source: Audio, speech: Audio, options: ExpressiveOptions) -> tuple[Audio, ExpressiveReport]:
+    """Expressive output for models that translate speech end to end (SeamlessM4T v2): there is
+    no text to re-speak, so the whole output is moved to the source's pitch register and spread,
+    loudness and whisper by signal processing, and fitted to the asked duration. Pauses and pace
+    are not carried (no word times on either side), nor is a voice chosen."""
+    duration = None
+    if options.fit_duration:
+        duration = source.duration
+    elif abs(options.duration_factor - 1) > 0.01:
+        duration = speech.duration * options.duration_factor
+    out, done = transfer(source, speech, rate=False, pitch=options.pitch, loudness=options.loudness,
+                         whisper=options.whisper, voice=options.formants, duration=duration)
+    report = ExpressiveReport(voice=None, formant_ratio=done.formant_ratio, whispered=done.whispered,
+                              loudness_gain_db=done.loudness_gain_db, warnings=list(done.warnings))
+    report.warnings.append("end-to-end model: pauses, pace and voice choice are not carried")
+    return out, report
 
 
 def _repitch(piece: Audio, phrase: Phrase, formant_ratio: float, duration_factor: float) -> Audio:

@@ -19,7 +19,7 @@ from malsori.audio.io import validate
 from malsori.errors import AudioError, LanguageError, MalsoriError
 from malsori.languages import normalize_language
 from malsori.pipelines.engines import EngineSet, Route
-from malsori.pipelines.expressive import ExpressiveOptions, ExpressiveRenderer
+from malsori.pipelines.expressive import ExpressiveOptions, ExpressiveRenderer, follow_delivery
 from malsori.prosody.align import normalize, words_of
 from malsori.protocols import Recognizer, Segment, Synthesizer, TextTranslator, VoiceActivityDetector, Word
 from malsori.text.segment import split_sentences
@@ -233,7 +233,12 @@ class Translator:
         if route.end_to_end is not None:
             clip = request.audio.slice(start, end)
             transcript, speech = self._timed(timings, "s2st", route.end_to_end.speech_to_speech, clip, tgt, src)
-            return [SegmentResult(0, "", transcript.text, start, end, audio=speech)]
+            seg = SegmentResult(0, "", transcript.text, start, end, audio=speech)
+            if request.expressive is not None and speech.duration > 0:
+                seg.audio, report = self._timed(timings, "expressive", follow_delivery, clip, speech,
+                                                request.expressive)
+                seg.expressive = report.to_dict()
+            return [seg]
         if text is not None:
             pieces = [Segment(0.0, 0.0, text)]
             source_texts = [text]
