@@ -142,8 +142,11 @@ class ExpressiveRenderer:
                 report.warnings.append("the source has too little voiced speech to follow: plain output")
             return self._scaled(self.synthesizer.synthesize(text, language), source), report
 
-        voice = None
-        if opts.voice and not src.whispered:
+        voice = whisper_voice = None
+        if opts.whisper and src.whispered and hasattr(self.synthesizer, "whisper_voice"):
+            # A voice that whispers by itself is far easier to follow than whispered-over speech.
+            voice = whisper_voice = self.synthesizer.whisper_voice(language)
+        elif opts.voice and not src.whispered:
             voice = self.choose_voice(source, text, language, report,
                                       float(np.nanmedian(src.f0)) if opts.pitch else None)
         report.voice = voice
@@ -159,7 +162,8 @@ class ExpressiveRenderer:
         if opts.pauses and not opts.fit_duration:  # after the equaliser, which moves quiet sounds
             speech = _close_unwanted_pauses(speech, sum(p.pause_after > 0 for p in phrases))
         if opts.whisper and src.whispered:
-            speech = whisperize(speech)
+            if whisper_voice is None:
+                speech = whisperize(speech)
             report.whispered = True
         if opts.loudness and np.isfinite(src.loudness_lufs):
             speech, gain = match_loudness(speech, src.loudness_lufs)

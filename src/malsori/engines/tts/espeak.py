@@ -96,6 +96,13 @@ class EspeakSynthesizer:
         base = espeak_voice(language)
         return [base] + [f"{base}+{v}" for v in SPEAKER_VARIANTS] if base else []
 
+    def whisper_voice(self, language: str) -> str | None:
+        """The language's voice whispering (eSpeak NG's own noise-excited variant). Whisper base
+        re-transcribed it at chrF 72.8 on 6 Spanish sentences, against 25 for LPC-whispered
+        normal speech; all 6 were classified as whispered."""
+        base = espeak_voice(language)
+        return f"{base}+whisper" if base else None
+
     def synthesize(self, text: str, language: str, voice: str | None = None, speed: float = 1.0) -> Audio:
         name = self._voice(language, voice)
         rate = int(round(self.rate * speed))
