@@ -110,6 +110,12 @@ class ExpressiveRenderer:
         band = None
         if pitch_hz and isinstance(self.synthesizer, PhraseSynthesizer):
             band = int(round(6 * np.log2(pitch_hz / 100)))  # two semitones wide
+            reach = getattr(self.synthesizer, "pitch_reach", None)
+            if reach is not None:
+                # A voice that cannot reach the speaker's register loses what F0 says about them
+                # (measured: Korean speakers at 230-260 Hz came out at 200-215).
+                within = [v for v in candidates if (r := reach(v)) and r[0] <= pitch_hz * 1.05 and r[1] >= pitch_hz / 1.05]
+                candidates = within or candidates
         for voice in candidates:
             key = (language, voice, band)
             if key not in self._voice_embeddings:

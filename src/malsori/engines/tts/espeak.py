@@ -140,6 +140,13 @@ class EspeakSynthesizer:
         return self._run(name, "<speak>" + " ".join(parts) + "</speak>", rate=self.rate,
                          gap=self.phrase_word_gap, ssml=True)
 
+    def pitch_reach(self, voice: str) -> tuple[float, float] | None:
+        """The lowest and highest median F0 (Hz) the voice reaches through its pitch setting."""
+        base_hz, per_unit, _ = self.pitch_calibration(voice)
+        if base_hz is None:
+            return None
+        return base_hz * float(np.exp(per_unit * (10 - self.pitch))), base_hz * float(np.exp(per_unit * (99 - self.pitch)))
+
     def pitch_calibration(self, voice: str) -> tuple[float | None, float, float]:
         """(median F0 in Hz at the default pitch setting, log-Hz per pitch unit, the voice's spread
         of log F0), measured once per voice on a short neutral sentence."""
