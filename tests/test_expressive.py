@@ -14,7 +14,7 @@ from malsori.prosody import analyze
 from malsori.prosody.align import align, map_gap, pauses_after_words
 from malsori.prosody.transfer import change_voice, whisperize
 from malsori.pipelines.expressive import ExpressiveOptions
-from malsori.protocols import Segment, Transcript, Word
+from malsori.protocols import Phrase, Segment, Transcript, Word
 from malsori.text.syllables import count_syllables
 
 
@@ -101,7 +101,6 @@ def test_scores_see_a_kept_pause_and_a_dropped_one(paused, piper):
 @pytest.mark.espeak
 def test_espeak_speaks_phrases_with_their_own_pitch_level_and_pauses():
     from malsori.engines.tts.espeak import EspeakSynthesizer
-    from malsori.protocols import Phrase
 
     tts = EspeakSynthesizer()
 
@@ -310,3 +309,17 @@ def test_end_to_end_models_get_the_sources_pitch_and_level(paused, piper):
     assert got.loudness_lufs == pytest.approx(analyze(high).loudness_lufs, abs=1.5)
     fitted = translator.predict(high, "s2st", "eng", "eng", expressive=ExpressiveOptions(fit_duration=True))
     assert fitted.audio.duration == pytest.approx(high.duration, rel=0.05)
+
+
+@pytest.mark.espeak
+def test_espeak_voices_know_their_pitch_reach_and_whisper_by_themselves():
+    from malsori.engines.tts.espeak import EspeakSynthesizer
+
+    tts = EspeakSynthesizer()
+    low, high = tts.pitch_reach("es-419"), tts.pitch_reach("es-419+f3")
+    assert low[1] < 200 < high[1] and low[0] < 90 < high[0]
+    # reaching the top of its reach is what the phrase synthesis asks of it
+    top = analyze(tts.synthesize_phrases([Phrase("Hola a todos mis amigos.", pitch_hz=low[1])], "spa", "es-419"))
+    assert np.nanmedian(top.f0) == pytest.approx(low[1], rel=0.12)
+    whispered = tts.synthesize("Hola a todos mis amigos.", "spa", voice=tts.whisper_voice("spa"))
+    assert analyze(whispered).whispered
