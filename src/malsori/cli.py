@@ -349,11 +349,38 @@ def evaluate(
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="write per-utterance results as JSON"),
     expressive: bool = typer.Option(False, "--expressive", help="the manifest pairs source and output speech "
                                     "(columns source, output, src_lang, tgt_lang): score how much delivery was kept"),
+    verification: Optional[Path] = typer.Option(None, "--verification", help="speaker trials (label enrol test per "
+                                                "line): EER and minDCF"),
+    diarization: Optional[Path] = typer.Option(None, "--diarization", help="reference RTTM; the argument is the "
+                                               "system RTTM: DER (miss, false alarm, confusion) and JER"),
+    uem: Optional[Path] = typer.Option(None, "--uem", help="with --diarization: scored spans"),
+    collar: float = typer.Option(0.25, "--collar", help="with --diarization: seconds forgiven around reference "
+                                 "boundaries, half each side (pyannote.metrics' convention)"),
 ):
     """Score a manifest: WER/CER for ASR; BLEU, chrF and ASR-BLEU for translation; expressivity of
     speech pairs (--expressive); or a latency log."""
     from malsori.errors import MalsoriError
 
+    if verification is not None or diarization is not None:
+        from malsori.eval import speaker
+
+        try:
+            if verification is not None:
+                report = speaker.evaluate_trials(verification, output=output)
+            elif manifest is None:
+                raise MalsoriError("give the system RTTM after --diarization REF.rttm")
+            else:
+                report = speaker.evaluate_rttm(diarization, manifest, uem=uem, collar=collar)
+                if output is not None:
+                    from malsori.files import write_json
+
+                    write_json(output, report)
+                report = {k: v for k, v in report.items() if k != "per_file"}
+        except MalsoriError as exc:
+            _fail(exc)
+        for key, value in report.items():
+            typer.echo(f"{key:>16}: {value}")
+        return
     if expressive and manifest is not None:
         from malsori.eval.run import evaluate_expressive
 
@@ -422,6 +449,12 @@ def demo(output: Path = typer.Option(Path("out/demo_es.wav"), "-o", "--output"))
         run_demo(output)
     except MalsoriError as exc:
         _fail(exc)
+
+
+from malsori.cli_speakers import diarize as _diarize, speakers_app  # noqa: E402
+
+app.add_typer(speakers_app, name="speakers")
+app.command("diarize")(_diarize)
 
 
 def main():

@@ -7,9 +7,12 @@ refuse an unsupported request with a one-line error naming the model that would 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Protocol, Sequence, runtime_checkable
+from typing import TYPE_CHECKING, Iterable, Protocol, Sequence, runtime_checkable
 
 from malsori.audio import Audio
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass
@@ -129,3 +132,61 @@ class SpeechToSpeech(Protocol):
 
 def segments_text(segments: Iterable[Segment]) -> str:
     return " ".join(s.text.strip() for s in segments if s.text.strip())
+
+@dataclass(frozen=True)
+class SpeakerTurn:
+    start: float
+    end: float
+    speaker: str
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+@dataclass
+class Diarization:
+    """Speaker turns of one recording; turns of different speakers may overlap."""
+
+    uri: str
+    duration: float
+    turns: list[SpeakerTurn] = field(default_factory=list)
+
+    @property
+    def speakers(self) -> list[str]:
+        """Labels, the most talkative first."""
+        talk: dict[str, float] = {}
+        for turn in self.turns:
+            talk[turn.speaker] = talk.get(turn.speaker, 0.0) + turn.duration
+        return sorted(talk, key=lambda s: -talk[s])
+
+    def of(self, speaker: str) -> list[SpeakerTurn]:
+        return [t for t in self.turns if t.speaker == speaker]
+
+    def speaker_at(self, start: float, end: float) -> str | None:
+        """The speaker who talks most between ``start`` and ``end`` (None when nobody does)."""
+        overlap: dict[str, float] = {}
+        for turn in self.turns:
+            shared = min(end, turn.end) - max(start, turn.start)
+            if shared > 0:
+                overlap[turn.speaker] = overlap.get(turn.speaker, 0.0) + shared
+        return max(overlap, key=overlap.get) if overlap else None
+
+    def to_rttm(self) -> str:
+        return "".join(f"SPEAKER {self.uri} 1 {t.start:.3f} {t.duration:.3f} <NA> <NA> {t.speaker} <NA> <NA>\n"
+                       for t in sorted(self.turns, key=lambda t: (t.start, t.speaker)))
+
+    def to_dict(self) -> dict:
+        return {"uri": self.uri, "duration": round(self.duration, 3), "speakers": self.speakers,
+                "turns": [{"start": round(t.start, 3), "end": round(t.end, 3), "speaker": t.speaker}
+                          for t in sorted(self.turns, key=lambda t: (t.start, t.speaker))]}
+
+
+@runtime_checkable
+class SpeakerEncoder(Protocol):
+    """Maps speech to a fixed-size vector; the same voice gives near vectors (cosine)."""
+
+    name: str
+    dimension: int
+
+    def embed(self, audio: Audio) -> np.ndarray: ...

@@ -53,14 +53,21 @@ class Ge2eEncoder:
 
     def features(self, audio: Audio) -> np.ndarray:
         """(frames, 40) mel power spectra of the prepared waveform."""
-        wav = prepare(audio)
+        return self._mel_power(prepare(audio))
+
+    def _mel_power(self, wav: np.ndarray) -> np.ndarray:
+        if len(wav) <= N_FFT // 2:
+            wav = np.pad(wav, (0, N_FFT // 2 + 1 - len(wav)))
         padded = np.pad(wav, N_FFT // 2, mode="reflect")  # centred frames, as librosa's default
         count = 1 + (len(padded) - N_FFT) // HOP
         frames = np.lib.stride_tricks.as_strided(
             padded, (count, N_FFT), (padded.strides[0] * HOP, padded.strides[0]), writeable=False)
         window = np.hanning(N_FFT + 1)[:-1]  # periodic Hann
-        power = np.abs(np.fft.rfft(frames * window, axis=1)) ** 2
-        return (power @ self._mel.T).astype(np.float32)
+        out = np.empty((count, N_MELS), np.float32)
+        for a in range(0, count, 8192):  # in blocks: an hour's spectra at once would take gigabytes
+            power = np.abs(np.fft.rfft(frames[a:a + 8192] * window, axis=1)) ** 2
+            out[a:a + 8192] = power @ self._mel.T
+        return out
 
     def embed(self, audio: Audio) -> np.ndarray:
         import torch
@@ -74,6 +81,45 @@ class Ge2eEncoder:
             partials = partials / partials.norm(dim=1, keepdim=True).clamp_min(1e-9)
         mean = partials.mean(0).numpy()
         return (mean / max(float(np.linalg.norm(mean)), 1e-9)).astype(np.float32)
+
+    def embed_spans(self, audio: Audio, spans: list[tuple[float, float]]) -> np.ndarray:
+        """(len(spans), 256) unit vectors, one per (start, end) span in seconds, for diarization.
+
+        Features are computed once for the whole recording (silences kept: the spans come from a
+        VAD). Each span is scaled to -30 dBFS, which for mel power spectra is a gain on its rows.
+        Spans of 1.6 s or less are one partial each; longer ones average their partials.
+        """
+        import torch
+
+        if not spans:
+            return np.zeros((0, self.dimension), np.float32)
+        wav = audio.to_mono().resample(RATE).samples.astype(np.float64)
+        mels = self._mel_power(wav)
+        hops = len(wav) // HOP
+        hop_energy = np.append((wav[:hops * HOP] ** 2).reshape(hops, HOP).mean(axis=1), 0.0)
+        rows, owners = [], []
+        for i, (start, end) in enumerate(spans):
+            a, b = int(start * RATE / HOP), max(int(start * RATE / HOP) + 1, int(end * RATE / HOP))
+            span = mels[a:b]
+            rms_dbfs = 10 * np.log10(max(float(hop_energy[a:b].mean()) if a < len(hop_energy) else 0.0, 1e-10))
+            gain = 10 ** ((TARGET_DBFS - rms_dbfs) / 10)  # power domain
+            for s in partial_starts(len(span)):
+                rows.append((span[s:s + PARTIAL_FRAMES] * gain).astype(np.float32))
+                owners.append(i)
+        lstm, linear = self._load()
+        partials = np.zeros((len(rows), self.dimension), np.float32)
+        # Equal lengths go through the LSTM together; short spans are run at their own length.
+        by_length: dict[int, list[int]] = {}
+        for k, r in enumerate(rows):
+            by_length.setdefault(len(r), []).append(k)
+        with torch.inference_mode():
+            for idx in by_length.values():
+                _, (hidden, _) = lstm(torch.from_numpy(np.stack([rows[k] for k in idx])))
+                out = torch.relu(linear(hidden[-1]))
+                partials[idx] = (out / out.norm(dim=1, keepdim=True).clamp_min(1e-9)).numpy()
+        sums = np.zeros((len(spans), self.dimension), np.float32)
+        np.add.at(sums, np.array(owners), partials)
+        return sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-9)
 
     def similarity(self, a: Audio | np.ndarray, b: Audio | np.ndarray) -> float:
         ea = a if isinstance(a, np.ndarray) else self.embed(a)
@@ -111,10 +157,17 @@ def trim_silences(wav: np.ndarray, window: int = 480, floor_db: float = 35.0, sm
         return wav
     energy = 10 * np.log10(np.mean(wav[:usable].reshape(-1, window) ** 2, axis=1) + 1e-12)
     voiced = (energy > energy.max() - floor_db).astype(float)
-    voiced = np.round(np.convolve(voiced, np.ones(smooth) / smooth, mode="same")) > 0
-    keep_mask = np.convolve(voiced.astype(float), np.ones(2 * keep + 1), mode="same") > 0
+    voiced = np.round(_moving_sum(voiced, smooth) / smooth) > 0
+    keep_mask = _moving_sum(voiced.astype(float), 2 * keep + 1) > 0
     kept = wav[:usable].reshape(-1, window)[keep_mask].ravel()
     return kept if len(kept) >= window * smooth else wav
+
+
+def _moving_sum(values: np.ndarray, width: int) -> np.ndarray:
+    """Centred moving sum of the same length as ``values``, even when shorter than ``width``
+    (numpy's ``mode="same"`` returns the longer of the two)."""
+    start = (width - 1) // 2
+    return np.convolve(values, np.ones(width), mode="full")[start:start + len(values)]
 
 
 def partial_starts(n_frames: int) -> list[int]:

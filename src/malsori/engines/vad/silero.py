@@ -12,8 +12,10 @@ class SileroVAD:
     name = "silero-vad"
 
     def __init__(self, threshold: float = 0.5, min_silence_ms: int = 500, speech_pad_ms: int = 200,
-                 max_region_s: float = 28.0):
+                 max_region_s: float = 28.0, neg_threshold: float | None = None):
         self.threshold = threshold
+        # Speech ends when the probability falls below this (default: threshold - 0.15).
+        self.neg_threshold = neg_threshold
         self.min_silence_ms = min_silence_ms
         self.speech_pad_ms = speech_pad_ms
         # Whisper sees 30 s windows: regions are kept below that so none is cut mid-word by it.
@@ -24,7 +26,8 @@ class SileroVAD:
 
         samples = audio.to_mono().resample(SAMPLE_RATE).samples
         opts = VadOptions(threshold=self.threshold, min_silence_duration_ms=self.min_silence_ms,
-                          speech_pad_ms=self.speech_pad_ms, max_speech_duration_s=self.max_region_s)
+                          speech_pad_ms=self.speech_pad_ms, max_speech_duration_s=self.max_region_s,
+                          neg_threshold=self.neg_threshold)
         stamps = get_speech_timestamps(samples, opts, sampling_rate=SAMPLE_RATE)
         return [SpeechRegion(s["start"] / SAMPLE_RATE, s["end"] / SAMPLE_RATE) for s in stamps]
 

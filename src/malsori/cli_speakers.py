@@ -1,0 +1,276 @@
+"""`malsori speakers …` and `malsori diarize`: the speaker suite on the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+speakers_app = typer.Typer(no_args_is_help=True, help="Speakers: embed, verify, enrol and identify, separate, profile.")
+
+DB_OPTION = typer.Option(None, "--db", help="speaker database (default: $MALSORI_HOME/speakers.db)")
+
+
+def _fail(exc) -> None:
+    from malsori.cli import _fail as fail
+
+    fail(exc)
+
+
+def _load(path: Path):
+    from malsori.audio import load_audio
+
+    return load_audio(path)
+
+
+def _emit(data: dict, output: Optional[Path]) -> None:
+    from malsori.files import write_json
+
+    if output is not None:
+        write_json(output, data)
+    else:
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+@speakers_app.command("embed")
+def embed(
+    audio: Path = typer.Argument(..., help="recording"),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help=".npy (vectors only) or .json; default: JSON on stdout"),
+    segments: bool = typer.Option(False, "--segments", help="one vector per speech segment (VAD) instead of per file"),
+):
+    """Speaker embedding of a recording (GE2E, 256 numbers of unit length)."""
+    import numpy as np
+
+    from malsori.errors import MalsoriError
+    from malsori.pipelines.verify import Verifier
+
+    try:
+        verifier = Verifier()
+        recording = _load(audio)
+        if segments:
+            from malsori.engines.vad.silero import SileroVAD
+
+            regions = [r for r in SileroVAD().regions(recording) if r.end - r.start >= 0.5]
+            if not regions:
+                raise MalsoriError(f"{audio}: no speech segment of 0.5 s or more")
+            vectors = verifier.encoder.embed_spans(recording, [(r.start, r.end) for r in regions]) \
+                if hasattr(verifier.encoder, "embed_spans") else \
+                np.stack([verifier.encoder.embed(recording.slice(r.start, r.end)) for r in regions])
+            spans = [(r.start, r.end) for r in regions]
+        else:
+            vectors, spans = verifier.embed(recording, str(audio))[None, :], [(0.0, recording.duration)]
+        if output is not None and output.suffix == ".npy":
+            from malsori.files import atomic_path
+
+            with atomic_path(output) as tmp:
+                with open(tmp, "wb") as fh:
+                    np.save(fh, vectors.astype(np.float32) if segments else vectors[0].astype(np.float32))
+            return
+        data = {"file": str(audio), "encoder": verifier.encoder.name,
+                "segments": [{"start": round(a, 3), "end": round(b, 3), "embedding": [round(float(x), 6) for x in v]}
+                             for (a, b), v in zip(spans, vectors)]}
+        _emit(data, output)
+    except MalsoriError as exc:
+        _fail(exc)
+
+
+@speakers_app.command("verify")
+def verify(
+    enrolment: Path = typer.Argument(..., help="recording of the claimed speaker"),
+    test: Path = typer.Argument(..., help="recording to check"),
+    passphrase: Optional[str] = typer.Option(None, "--passphrase", help="text-dependent: the test must also say this"),
+    language: Optional[str] = typer.Option(None, "--lang", help="language of the passphrase (default: detected)"),
+    cohort: Optional[Path] = typer.Option(None, "--cohort", help="folder of other voices or .npy of their embeddings: "
+                                          "adaptive score normalisation"),
+    threshold: Optional[float] = typer.Option(None, "--threshold", help="accept at or above this score"),
+):
+    """Same speaker or not: a score, the threshold and the decision (JSON)."""
+    from malsori.errors import MalsoriError
+    from malsori.languages import normalize_language
+    from malsori.pipelines.verify import Verifier, load_cohort
+
+    try:
+        verifier = Verifier(threshold=threshold, cohort=load_cohort(cohort) if cohort else None)
+        lang = normalize_language(language) if language else None
+        result = verifier.verify(_load(enrolment), _load(test), passphrase=passphrase, language=lang)
+    except MalsoriError as exc:
+        _fail(exc)
+    typer.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+    typer.echo("same speaker" if result.accepted else "rejected", err=True)
+
+
+@speakers_app.command("enroll")
+def enroll(
+    name: str = typer.Argument(..., help="speaker name"),
+    files: List[Path] = typer.Argument(..., help="one or more recordings of them (pooled)"),
+    db: Optional[Path] = DB_OPTION,
+):
+    """Add a speaker (or more recordings of one) to the database."""
+    from malsori.errors import MalsoriError
+    from malsori.pipelines.speaker_store import SpeakerStore
+
+    try:
+        count = SpeakerStore(db).enroll(name, [_load(f) for f in files], [str(f) for f in files])
+    except MalsoriError as exc:
+        _fail(exc)
+    typer.echo(f"{name}: {count} recording(s) enrolled")
+
+
+@speakers_app.command("identify")
+def identify(
+    audio: Path = typer.Argument(..., help="recording of someone"),
+    top: int = typer.Option(1, "--top", help="also list the k best candidates"),
+    threshold: Optional[float] = typer.Option(None, "--threshold", help="below this the answer is 'unknown'"),
+    db: Optional[Path] = DB_OPTION,
+):
+    """Who among the enrolled speakers this is, or "unknown"."""
+    from malsori.errors import MalsoriError
+    from malsori.pipelines.speaker_store import SpeakerStore
+    from malsori.pipelines.verify import DEFAULT_THRESHOLD
+
+    try:
+        result = SpeakerStore(db, threshold=threshold if threshold is not None else DEFAULT_THRESHOLD) \
+            .identify(_load(audio), top=top)
+    except MalsoriError as exc:
+        _fail(exc)
+    typer.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+
+
+@speakers_app.command("list")
+def list_speakers(db: Optional[Path] = DB_OPTION):
+    """Enrolled speakers and how many recordings each has."""
+    from malsori.errors import MalsoriError
+    from malsori.pipelines.speaker_store import SpeakerStore
+
+    try:
+        for speaker in SpeakerStore(db).speakers():
+            typer.echo(f"{speaker.name}\t{speaker.recordings}")
+    except MalsoriError as exc:
+        _fail(exc)
+
+
+@speakers_app.command("remove")
+def remove(name: str = typer.Argument(...), db: Optional[Path] = DB_OPTION):
+    """Delete an enrolled speaker."""
+    from malsori.errors import MalsoriError
+    from malsori.pipelines.speaker_store import SpeakerStore
+
+    try:
+        count = SpeakerStore(db).remove(name)
+    except MalsoriError as exc:
+        _fail(exc)
+    typer.echo(f"{name}: removed with {count} recording(s)")
+
+
+@speakers_app.command("separate")
+def separate(
+    mixture: Path = typer.Argument(..., help="recording with several voices"),
+    output_dir: Path = typer.Option(Path("."), "-o", "--output-dir"),
+    enroll: Optional[Path] = typer.Option(None, "--enroll", help="recording of the voice to extract"),
+    by_diarization: bool = typer.Option(False, "--by-diarization", help="one track per diarized speaker, others muted"),
+    model_dir: Optional[Path] = typer.Option(None, "--model-dir", help="local blind-separation model "
+                                             "(separator.json + separator.onnx or .pt)"),
+    num_speakers: Optional[int] = typer.Option(None, "--num-speakers"),
+):
+    """Split a mixture into tracks and say which method made them."""
+    from malsori.errors import MalsoriError
+    from malsori.pipelines import separate as sep
+
+    try:
+        audio = _load(mixture)
+        if enroll is not None:
+            extractor = sep.PickExtractor(model_dir) if model_dir else None
+            result = sep.separate(audio, enrollment=_load(enroll), extractor=extractor)
+        elif by_diarization:
+            from malsori.pipelines.diarize import SpeakerDiarization
+
+            turns = SpeakerDiarization().apply(audio, uri=mixture.stem, num_speakers=num_speakers)
+            result = sep.separate(audio, diarization=turns)
+        elif model_dir is not None:
+            result = sep.separate_blind(audio, model_dir)
+        else:
+            raise MalsoriError("choose --enroll SPEAKER.wav, --by-diarization or --model-dir DIR")
+        if not result.tracks:
+            raise MalsoriError(f"{mixture}: no speech to separate")
+        paths = result.save(output_dir, mixture.stem)
+    except MalsoriError as exc:
+        _fail(exc)
+    typer.echo(f"method: {result.method}", err=True)
+    for path in paths:
+        typer.echo(str(path))
+
+
+@speakers_app.command("profile")
+def profile(
+    audio: Path = typer.Argument(..., help="speech recording"),
+    diarize_first: bool = typer.Option(False, "--diarize", help="one profile per speaker"),
+    num_speakers: Optional[int] = typer.Option(None, "--num-speakers"),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="write JSON here instead of stdout"),
+):
+    """Voice profile: F0, rate, pauses, loudness, jitter/shimmer/HNR, estimated gender."""
+    from malsori.errors import MalsoriError
+    from malsori.pipelines.profile import profile_speakers, profile_voice
+
+    try:
+        recording = _load(audio)
+        if diarize_first:
+            from malsori.pipelines.diarize import SpeakerDiarization
+
+            turns = SpeakerDiarization().apply(recording, uri=audio.stem, num_speakers=num_speakers)
+            data = {"file": str(audio), "speakers": {s: p.to_dict() for s, p in profile_speakers(recording, turns).items()}}
+        else:
+            data = {"file": str(audio), **profile_voice(recording).to_dict()}
+        _emit(data, output)
+    except MalsoriError as exc:
+        _fail(exc)
+
+
+def diarize(
+    audio: Path = typer.Argument(..., help="recording"),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="RTTM file (default: <audio stem>.rttm)"),
+    num_speakers: Optional[int] = typer.Option(None, "--num-speakers", help="exact number, when known"),
+    min_speakers: int = typer.Option(1, "--min-speakers"),
+    max_speakers: int = typer.Option(8, "--max-speakers"),
+    json_output: Optional[Path] = typer.Option(None, "--json", help="also write turns as JSON"),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="also draw a timeline (PNG)"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
+):
+    """Who spoke when: RTTM whose file id is the input's name without extension."""
+    from malsori.errors import MalsoriError
+    from malsori.files import write_json, write_text
+    from malsori.pipelines.diarize import SpeakerDiarization, plot_timeline, uri_of
+
+    target = output or Path(f"{uri_of(audio)}.rttm")
+    hook, bar = None, None
+    if not quiet:
+        from rich.console import Console
+        from rich.progress import Progress
+
+        bar = Progress(console=Console(stderr=True), transient=True)
+        tasks: dict[str, int] = {}
+
+        def show(step: str, completed: int, total: int) -> None:
+            if step not in tasks:
+                tasks[step] = bar.add_task(step, total=max(total, 1))
+            bar.update(tasks[step], completed=completed, total=max(total, 1))
+        hook = show
+    try:
+        recording = _load(audio)
+        if bar:
+            bar.start()
+        try:
+            result = SpeakerDiarization().apply(recording, uri=uri_of(audio), num_speakers=num_speakers,
+                                                min_speakers=min_speakers, max_speakers=max_speakers, hook=hook)
+        finally:
+            if bar:
+                bar.stop()
+        write_text(target, result.to_rttm())
+        if json_output is not None:
+            write_json(json_output, result.to_dict())
+        if plot is not None:
+            plot_timeline(result, plot)
+    except MalsoriError as exc:
+        _fail(exc)
+    typer.echo(f"{len(result.speakers)} speaker(s), {len(result.turns)} turn(s) -> {target}", err=True)

@@ -1,0 +1,319 @@
+"""Speaker diarization: who spoke when.
+
+VAD -> speaker embeddings of overlapping windows inside the speech -> spectral clustering, which
+also chooses the number of speakers from the eigengap of the window affinity matrix (Park et al.
+2019, "Auto-tuning spectral clustering for speaker diarization using normalized maximum
+eigengap") -> every 50 ms frame takes the cluster its covering windows are nearest to -> turns.
+Where two windows that cover a frame point to different speakers and both are close to their
+centroids, the frame is given to both speakers: a cheap cue for overlapped speech.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from malsori.audio import Audio
+from malsori.engines.speaker import unit, unit_rows
+from malsori.errors import AudioError, MalsoriError
+from malsori.protocols import Diarization, SpeakerEncoder, SpeakerTurn, SpeechRegion, VoiceActivityDetector
+
+FRAME_S = 0.05
+
+ProgressHook = Callable[[str, int, int], None]  # (step, completed, total)
+
+
+@dataclass
+class DiarizationOptions:
+    window_s: float = 1.5
+    step_s: float = 0.25
+    min_window_s: float = 0.4  # speech shorter than this is labelled by its neighbours
+    # Spectral clustering: each row of the affinity keeps its top ``p_neighbors`` share of entries.
+    p_neighbors: float = 0.5
+    min_turn_s: float = 0.3
+    overlap: bool = True
+    overlap_margin: float = 0.05  # a frame's second speaker is heard when it scores this close to the first
+    change_overlap_s: float = 0.0
+    min_overlap_s: float = 0.1
+
+
+class SpeakerDiarization:
+    """``apply(audio) -> Diarization``; engines are injected (tests pass small ones)."""
+
+    def __init__(self, encoder: SpeakerEncoder | None = None, vad: VoiceActivityDetector | None = None,
+                 options: DiarizationOptions | None = None):
+        self._encoder = encoder
+        self._vad = vad
+        self.options = options or DiarizationOptions()
+
+    @property
+    def encoder(self):
+        if self._encoder is None:
+            from malsori.engines.speaker.ge2e import shared_encoder
+
+            self._encoder = shared_encoder()
+        return self._encoder
+
+    @property
+    def vad(self):
+        if self._vad is None:
+            from malsori.engines.vad.silero import SileroVAD
+
+            # Far-field meeting speech gets low speech probabilities: a low threshold keeps it
+            # (tuned on the AMI dev excerpts), and short pauses are kept since turns change there.
+            self._vad = SileroVAD(threshold=0.25, min_silence_ms=100, speech_pad_ms=100,
+                                  max_region_s=float("inf"))
+        return self._vad
+
+    def apply(self, audio: Audio, uri: str = "audio", num_speakers: int | None = None,
+              min_speakers: int = 1, max_speakers: int = 8, hook: ProgressHook | None = None) -> Diarization:
+        hook = hook or (lambda step, completed, total: None)
+        _check_counts(num_speakers, min_speakers, max_speakers)
+        audio = audio.to_mono()
+        if audio.frames == 0:
+            raise AudioError("empty audio: nothing to diarize")
+        result = Diarization(uri, audio.duration)
+        hook("speech", 0, 1)
+        regions = [r for r in self.vad.regions(audio) if r.end - r.start > 0.05]
+        hook("speech", 1, 1)
+        if not regions:
+            return result  # silence: zero speakers, a documented answer rather than an error
+        spans = windows(regions, self.options)
+        hook("embeddings", 0, len(spans))
+        embeddings = self._embed(audio, spans)
+        hook("embeddings", len(spans), len(spans))
+        hook("clustering", 0, 1)
+        # Centred on the recording's mean, the shared part of every window (room, channel, the
+        # encoder's positive orthant) drops out and speakers stand apart.
+        centred = unit_rows(embeddings - embeddings.mean(axis=0)) if len(embeddings) > 2 else embeddings
+        labels = cluster(centred, num_speakers, min_speakers, max_speakers, self.options)
+        hook("clustering", 1, 1)
+        result.turns = self._turns(spans, embeddings, labels, regions, audio.duration)
+        return result
+
+    def _embed(self, audio: Audio, spans: list[tuple[float, float]]) -> np.ndarray:
+        embed_spans = getattr(self.encoder, "embed_spans", None)
+        if embed_spans is not None:
+            return embed_spans(audio, spans)
+        return np.stack([self.encoder.embed(audio.slice(a, b)) for a, b in spans])
+
+    def _turns(self, spans, embeddings, labels, regions, duration) -> list[SpeakerTurn]:
+        count = int(labels.max()) + 1
+        centroids = np.stack([unit(embeddings[labels == k].mean(axis=0)) for k in range(count)])
+        closeness = embeddings @ centroids.T  # (windows, speakers)
+        frames = int(np.ceil(duration / FRAME_S))
+        score = np.zeros((frames, count))
+        cover = np.zeros(frames)
+        for (a, b), row in zip(spans, closeness):
+            i, j = int(a / FRAME_S), max(int(a / FRAME_S) + 1, int(np.ceil(b / FRAME_S)))
+            score[i:j] += row
+            cover[i:j] += 1
+        speech = np.zeros(frames, bool)
+        for r in regions:
+            speech[int(r.start / FRAME_S):int(np.ceil(r.end / FRAME_S))] = True
+        covered = cover > 0
+        score[covered] /= cover[covered, None]
+        best = np.argmax(score, axis=1)
+        # Uncovered speech (too short for a window) takes the nearest covered frame's speaker.
+        if covered.any():
+            nearest = np.searchsorted(np.flatnonzero(covered), np.arange(frames)).clip(0, covered.sum() - 1)
+            best = np.where(covered, best, best[np.flatnonzero(covered)[nearest]])
+        best = _smooth(best, speech, int(round(self.options.min_turn_s / FRAME_S)))
+        name = lambda k: f"SPEAKER_{k:02d}"  # noqa: E731
+        turns = _runs(best, speech, name)
+        if self.options.overlap and count > 1:
+            turns += self._second_speakers(score, best, speech, covered, name)
+        return sorted(turns, key=lambda t: (t.start, t.speaker))
+
+    def _second_speakers(self, score, best, speech, covered, name) -> list[SpeakerTurn]:
+        o = self.options
+        ranked = np.argsort(-score, axis=1)
+        second = np.where(ranked[:, 0] == best, ranked[:, 1], ranked[:, 0])
+        gap = score[np.arange(len(best)), best] - score[np.arange(len(best)), second]
+        extra = speech & covered & (gap < o.overlap_margin)
+        labels = np.where(extra, second, -1)
+        # Turn changes: both speakers are heard for a moment on each side of the change.
+        reach = int(round(o.change_overlap_s / FRAME_S))
+        if reach:
+            change = np.flatnonzero(speech[1:] & speech[:-1] & (best[1:] != best[:-1])) + 1
+            for c in change:
+                for i in range(max(0, c - reach), c):
+                    if labels[i] < 0 and speech[i]:
+                        labels[i] = best[c]
+                for i in range(c, min(len(best), c + reach)):
+                    if labels[i] < 0 and speech[i]:
+                        labels[i] = best[c - 1]
+        return [t for t in _runs(labels, labels >= 0, name) if t.duration >= o.min_overlap_s]
+
+
+def windows(regions: list[SpeechRegion], options: DiarizationOptions) -> list[tuple[float, float]]:
+    """Overlapping windows inside each speech region; a region shorter than a window is one span."""
+    spans = []
+    for region in regions:
+        length = region.end - region.start
+        if length < options.min_window_s:
+            continue
+        if length <= options.window_s:
+            spans.append((region.start, region.end))
+            continue
+        starts = np.arange(region.start, region.end - options.window_s + 1e-6, options.step_s)
+        if region.end - (starts[-1] + options.window_s) > options.step_s / 2:
+            starts = np.append(starts, region.end - options.window_s)
+        spans.extend((float(s), float(s) + options.window_s) for s in starts)
+    if not spans:  # only very short speech: embed what there is
+        spans = [(r.start, r.end) for r in regions]
+    return spans
+
+
+def cluster(embeddings: np.ndarray, num_speakers: int | None, min_speakers: int, max_speakers: int,
+            options: DiarizationOptions) -> np.ndarray:
+    """Cluster labels 0..k-1, the number of speakers chosen by the largest eigengap unless given."""
+    n = len(embeddings)
+    if n < 3 or num_speakers == 1 or max_speakers == 1:
+        return np.zeros(n, int) if num_speakers in (None, 1) or n == 1 else np.arange(n) % num_speakers
+    if num_speakers is not None and num_speakers >= n:
+        return np.arange(n)
+    affinity = np.clip(embeddings @ embeddings.T, -1, 1)
+    eigvecs, gaps = _spectral_embedding(affinity, options.p_neighbors)
+    if num_speakers:
+        k = num_speakers
+    else:
+        lower, upper = max(1, min_speakers), min(max_speakers, n - 1)
+        k = int(np.argmax(gaps[lower - 1:upper])) + lower if upper >= lower else upper
+    return np.zeros(n, int) if k == 1 else _kmeans(eigvecs[:, :k], k)
+
+
+def _spectral_embedding(affinity: np.ndarray, p_neighbors: float) -> tuple[np.ndarray, np.ndarray]:
+    n = len(affinity)
+    keep = max(2, int(round(p_neighbors * n)))
+    pruned = np.zeros_like(affinity)
+    top = np.argsort(-affinity, axis=1)[:, :keep]
+    rows = np.arange(n)[:, None]
+    pruned[rows, top] = 1.0
+    pruned = (pruned + pruned.T) / 2
+    laplacian = np.diag(pruned.sum(axis=1)) - pruned
+    values, vectors = np.linalg.eigh(laplacian)
+    gaps = np.diff(values)
+    return vectors, gaps
+
+
+def _kmeans(points: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
+    from sklearn.cluster import KMeans
+
+    labels = KMeans(n_clusters=k, n_init=10, random_state=seed).fit_predict(points)
+    # Label 0 is the speaker heard first, so outputs are stable.
+    order = {old: new for new, old in enumerate(dict.fromkeys(labels.tolist()))}
+    return np.array([order[x] for x in labels])
+
+
+def _centroid_cosine(embeddings: np.ndarray, labels: np.ndarray) -> float:
+    a, b = (unit(embeddings[labels == k].mean(axis=0)) for k in (0, 1))
+    return float(a @ b)
+
+
+
+
+def _smooth(labels: np.ndarray, speech: np.ndarray, min_frames: int) -> np.ndarray:
+    """Give runs shorter than ``min_frames`` inside speech to the longer neighbour run."""
+    labels = labels.copy()
+    for _ in range(3):
+        runs = _label_runs(labels, speech)
+        changed = False
+        for idx, (a, b, k) in enumerate(runs):
+            if b - a >= min_frames:
+                continue
+            neighbours = [runs[j] for j in (idx - 1, idx + 1) if 0 <= j < len(runs)
+                          and (runs[j][1] == a or runs[j][0] == b)]
+            if neighbours:
+                donor = max(neighbours, key=lambda r: r[1] - r[0])
+                if donor[2] != k:
+                    labels[a:b] = donor[2]
+                    changed = True
+        if not changed:
+            break
+    return labels
+
+
+def _label_runs(labels: np.ndarray, speech: np.ndarray) -> list[tuple[int, int, int]]:
+    runs, start = [], None
+    for i in range(len(labels) + 1):
+        inside = i < len(labels) and speech[i]
+        if start is not None and (not inside or labels[i] != labels[start]):
+            runs.append((start, i, int(labels[start])))
+            start = None
+        if inside and start is None:
+            start = i
+    return runs
+
+
+def _runs(labels: np.ndarray, speech: np.ndarray, name) -> list[SpeakerTurn]:
+    return [SpeakerTurn(a * FRAME_S, b * FRAME_S, name(k)) for a, b, k in _label_runs(labels, speech)]
+
+
+def _check_counts(num_speakers, min_speakers, max_speakers) -> None:
+    if num_speakers is not None and num_speakers < 1:
+        raise MalsoriError("--num-speakers must be at least 1")
+    if min_speakers < 1 or max_speakers < min_speakers:
+        raise MalsoriError("need 1 <= --min-speakers <= --max-speakers")
+
+
+def read_rttm(text: str) -> dict[str, Diarization]:
+    """RTTM ``SPEAKER`` lines grouped by file id; durations are the end of the last turn."""
+    by_uri: dict[str, Diarization] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        fields = line.split()
+        if not fields or fields[0] != "SPEAKER":
+            continue
+        if len(fields) < 8:
+            raise MalsoriError(f"RTTM line {number}: expected at least 8 fields, got {len(fields)}")
+        try:
+            uri, start, length, speaker = fields[1], float(fields[3]), float(fields[4]), fields[7]
+        except ValueError:
+            raise MalsoriError(f"RTTM line {number}: onset and duration must be numbers") from None
+        entry = by_uri.setdefault(uri, Diarization(uri, 0.0))
+        entry.turns.append(SpeakerTurn(start, start + length, speaker))
+        entry.duration = max(entry.duration, start + length)
+    return by_uri
+
+
+def read_uem(text: str) -> dict[str, tuple[float, float]]:
+    """UEM lines ``file channel onset offset``: the scored span of each file."""
+    spans = {}
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) >= 4:
+            spans[fields[0]] = (float(fields[2]), float(fields[3]))
+    return spans
+
+
+def uri_of(path: str | Path) -> str:
+    """RTTM file id: the input's file name without its extension."""
+    return Path(path).stem
+
+
+def plot_timeline(diarization: Diarization, path: str | Path) -> None:
+    """A PNG with one row per speaker and a bar per turn, written atomically."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from malsori.files import atomic_path
+
+    speakers = diarization.speakers
+    fig, ax = plt.subplots(figsize=(max(6.0, min(24.0, diarization.duration / 5)), 0.5 + 0.5 * max(1, len(speakers))))
+    for row, speaker in enumerate(speakers):
+        ax.broken_barh([(t.start, t.duration) for t in diarization.of(speaker)], (row - 0.4, 0.8), color=f"C{row % 10}")
+    ax.set_yticks(range(len(speakers)), speakers)
+    ax.set_xlim(0, max(diarization.duration, 1e-3))
+    ax.set_ylim(-0.6, max(0.6, len(speakers) - 0.4))
+    ax.invert_yaxis()
+    ax.set_xlabel("seconds")
+    ax.set_title(diarization.uri)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=100)
+    plt.close(fig)

@@ -1,0 +1,236 @@
+"""Speaker separation: one track per voice, three ways, chosen by what the user has.
+
+* ``extract_speaker``: one known voice (an enrolment recording) out of a mixture; VoiceFilter-Lite
+  by default, or any extractor with ``extract(mixture, enrollment)``.
+* ``separate_by_diarization``: no model at all; each speaker's turns kept, the rest muted. Cheap
+  and artefact-free, but overlapped speech stays mixed (it goes to every speaker talking then).
+* ``separate_blind``: a two-speaker separation network from a local checkpoint directory (none is
+  bundled: no registry package malsori depends on ships separation weights).
+
+Blind checkpoint directory contract (a TorchScript or ONNX export of any separator)::
+
+    separator.json   {"sample_rate": 8000 or 16000, "name": "convtasnet-libri2mix"}  (name optional)
+    separator.onnx   or  separator.pt (TorchScript)
+                     input: mixture float32 [1, T] at sample_rate; output: sources [1, S, T']
+
+This keeps asteroid/SpeechBrain (torchaudio, Lightning and ~20 other packages) out of the install:
+their Conv-TasNet or SepFormer should export to it with ``torch.jit.trace`` or ``torch.onnx.export``
+(not tried here; the tests use small models built in place).
+Separators trained on SI-SNR give each source an arbitrary gain and sign, so every source is
+rescaled by its least-squares projection onto the mixture (its share of the mixture).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from malsori.audio import Audio, save_audio
+from malsori.engines.speaker.voicefilter import fit_length
+from malsori.errors import AudioError, ModelError
+from malsori.protocols import Diarization
+
+FADE_S = 0.015  # long enough to avoid clicks at a cut, short enough not to leak the neighbour's syllable
+BLIND_RATES = {8000, 16000}
+CONFIG = "separator.json"
+
+
+@dataclass
+class SeparationResult:
+    """Tracks by label (speaker, ``target`` or ``source1``...) and the method that made them."""
+
+    tracks: dict[str, Audio] = field(default_factory=dict)
+    method: str = ""
+
+    def save(self, directory: str | Path, stem: str, suffix: str = ".wav") -> list[Path]:
+        """Write ``<stem>.<label><suffix>`` per track (atomically); returns the paths."""
+        out = Path(directory)
+        return [save_audio(out / f"{stem}.{_safe(label)}{suffix}", audio) for label, audio in self.tracks.items()]
+
+
+def extract_speaker(mixture: Audio, enrollment: Audio, extractor=None) -> Audio:
+    """The enrolled voice from ``mixture`` (same rate and length)."""
+    if extractor is None:
+        extractor = _default_extractor()
+    return extractor.extract(mixture, enrollment)
+
+
+@lru_cache(maxsize=1)
+def _default_extractor():
+    from malsori.engines.speaker.voicefilter import VoiceFilterExtractor
+
+    return VoiceFilterExtractor()
+
+
+def separate_by_diarization(mixture: Audio, diarization: Diarization, fade: float = FADE_S) -> dict[str, Audio]:
+    """One track per speaker (most talkative first), as long as the mixture: the speaker's turns at
+    full level, everything else silent, with ``fade``-second ramps just outside each turn."""
+    if mixture.frames == 0:
+        raise AudioError("the mixture is empty")
+    times = np.arange(mixture.frames) / mixture.sample_rate
+    tracks = {}
+    for speaker in diarization.speakers:
+        gain = turn_gain(times, [(t.start, t.end) for t in diarization.of(speaker)], fade)
+        samples = mixture.samples * (gain if mixture.samples.ndim == 1 else gain[:, None])
+        tracks[speaker] = Audio(samples, mixture.sample_rate)
+    return tracks
+
+
+def turn_gain(times: np.ndarray, spans: list[tuple[float, float]], fade: float) -> np.ndarray:
+    """1 inside the spans, 0 away from them, linear ramps of ``fade`` s on their outer edges."""
+    merged: list[list[float]] = []
+    for start, end in sorted((max(0.0, a), b) for a, b in spans if b > a):
+        # Spans closer than two ramps are joined, so the knots below stay in increasing order.
+        if merged and start <= merged[-1][1] + 2 * fade:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    if not merged:
+        return np.zeros(len(times), np.float32)
+    knots_x, knots_y = [], []
+    for start, end in merged:
+        knots_x += [start - fade, start, end, end + fade]
+        knots_y += [0.0, 1.0, 1.0, 0.0]
+    return np.interp(times, knots_x, knots_y, left=0.0, right=0.0).astype(np.float32)
+
+
+class BlindSeparator:
+    """A separation network from a checkpoint directory (see the module docstring)."""
+
+    def __init__(self, model_dir: str | Path | None):
+        if model_dir is None or str(model_dir) == "":
+            raise ModelError("blind separation needs a separation model directory (none is bundled); "
+                             "give one holding separator.json and separator.onnx or separator.pt")
+        self.model_dir = Path(model_dir)
+        if not self.model_dir.is_dir():
+            raise ModelError(f"separation model directory not found: {self.model_dir}")
+        config_path = self.model_dir / CONFIG
+        if not config_path.is_file():
+            raise ModelError(f"{self.model_dir} has no {CONFIG} (it gives the model's sample_rate)")
+        try:
+            config = json.loads(config_path.read_text(encoding="utf-8"))
+            self.sample_rate = int(config["sample_rate"])
+        except (ValueError, KeyError, TypeError):
+            raise ModelError(f"{config_path}: not JSON with an integer sample_rate") from None
+        if self.sample_rate not in BLIND_RATES:
+            raise ModelError(f"{config_path}: sample_rate {self.sample_rate} is not 8000 or 16000")
+        self.name = str(config.get("name") or self.model_dir.name)
+        found = [self.model_dir / f for f in ("separator.onnx", "separator.pt") if (self.model_dir / f).is_file()]
+        if not found:
+            raise ModelError(f"{self.model_dir} has neither separator.onnx nor separator.pt")
+        self.path = found[0]
+        self._run = None
+
+    def _load(self):
+        if self._run is None:
+            self._run = _load_onnx(self.path) if self.path.suffix == ".onnx" else _load_torchscript(self.path)
+        return self._run
+
+    def separate(self, mixture: Audio) -> list[Audio]:
+        """Sources at the mixture's rate and length, each scaled to its share of the mixture."""
+        if mixture.frames == 0:
+            raise AudioError("the mixture is empty")
+        mono = mixture.to_mono().resample(self.sample_rate).samples.astype(np.float32)
+        if not np.any(mono):
+            raise AudioError("the mixture is silent")
+        sources = np.asarray(self._load()(mono[None, :]), dtype=np.float32)
+        if sources.ndim == 3 and sources.shape[0] == 1:
+            sources = sources[0]
+        if sources.ndim != 2 or sources.shape[0] < 1:
+            raise ModelError(f"{self.path} returned shape {sources.shape}, not [1, sources, samples]")
+        out = []
+        for source in sources:
+            source = fit_length(source, len(mono)).astype(np.float64)
+            energy = float(np.dot(source, source))
+            scale = float(np.dot(source, mono)) / energy if energy > 0 else 0.0
+            back = Audio((source * scale).astype(np.float32), self.sample_rate).resample(mixture.sample_rate)
+            out.append(Audio(fit_length(back.samples, mixture.frames), mixture.sample_rate))
+        return out
+
+
+def _load_onnx(path: Path):
+    from onnxruntime import InferenceSession
+
+    try:
+        session = InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    except Exception as exc:
+        raise ModelError(f"cannot load {path}: {str(exc).splitlines()[0]}") from None
+    name = session.get_inputs()[0].name
+    return lambda batch: session.run(None, {name: batch})[0]
+
+
+def _load_torchscript(path: Path):
+    try:
+        import torch
+    except ImportError:
+        raise ModelError("a TorchScript separator needs torch (pip install 'malsori[speaker]')") from None
+    try:
+        module = torch.jit.load(str(path), map_location="cpu").eval()
+    except Exception as exc:
+        raise ModelError(f"cannot load {path} as TorchScript: {str(exc).splitlines()[0]}") from None
+
+    def run(batch: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return module(torch.from_numpy(batch)).float().numpy()
+
+    return run
+
+
+class PickExtractor:
+    """Target-speaker extraction from a blind separator: separate, then keep the source whose
+    voice embedding is nearest the enrolment's (VoiceFilter-Lite's d-vector encoder by default)."""
+
+    def __init__(self, model_dir: str | Path, encoder=None):
+        self.separator = BlindSeparator(model_dir)
+        if encoder is None:
+            from malsori.engines.speaker.voicefilter import VoiceFilterEncoder
+
+            encoder = VoiceFilterEncoder()
+        self.encoder = encoder
+        self.name = f"{self.separator.name}+{encoder.name}"
+
+    def extract(self, mixture: Audio, enrollment: Audio) -> Audio:
+        wanted = self.encoder.embed(enrollment)
+        sources = self.separator.separate(mixture)
+        scores = []
+        for source in sources:
+            try:
+                vector = self.encoder.embed(source)
+            except AudioError:  # a silent or near-empty source is nobody's voice
+                scores.append(-np.inf)
+                continue
+            scores.append(float(np.dot(vector, wanted) / max(np.linalg.norm(vector) * np.linalg.norm(wanted), 1e-12)))
+        return sources[int(np.argmax(scores))]
+
+
+@lru_cache(maxsize=2)
+def _blind(model_dir: str) -> BlindSeparator:
+    return BlindSeparator(model_dir)
+
+
+def separate_blind(mixture: Audio, model_dir: str | Path | None) -> SeparationResult:
+    """Blind separation with the model in ``model_dir``: tracks ``source1``, ``source2``..."""
+    separator = _blind(str(Path(model_dir).resolve())) if model_dir else BlindSeparator(model_dir)
+    sources = separator.separate(mixture)
+    return SeparationResult({f"source{i}": s for i, s in enumerate(sources, 1)}, separator.name)
+
+
+def separate(mixture: Audio, *, enrollment: Audio | None = None, diarization: Diarization | None = None,
+             model_dir: str | Path | None = None, extractor=None) -> SeparationResult:
+    """The method the inputs allow, in this order: enrolled voice, diarization, blind model."""
+    if enrollment is not None:
+        extractor = extractor or _default_extractor()
+        return SeparationResult({"target": extract_speaker(mixture, enrollment, extractor)},
+                                getattr(extractor, "name", type(extractor).__name__))
+    if diarization is not None:
+        return SeparationResult(separate_by_diarization(mixture, diarization), "diarization")
+    return separate_blind(mixture, model_dir)
+
+
+def _safe(label: str) -> str:
+    return re.sub(r"[^\w.-]+", "_", label).strip("._") or "track"

@@ -1,0 +1,158 @@
+"""Speaker verification: is the test recording spoken by the enrolled voice?
+
+Text-independent scoring is the cosine of speaker embeddings, optionally normalised against a
+cohort of other voices (adaptive symmetric normalisation, Matějka et al. 2017: each side's score
+is standardised by the mean and spread of its ``top_k`` closest cohort scores). Text-dependent
+verification also transcribes the test recording and requires the passphrase to have been said.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from malsori.audio import Audio
+from malsori.engines.speaker import unit, unit_rows
+from malsori.errors import AudioError, MalsoriError
+from malsori.protocols import Recognizer, SpeakerEncoder
+
+# GE2E cosine at the equal-error point of the wideband dev trials (benchmarks/verification_bench.py):
+# LibriSpeech, SpeechBrain, LJSpeech, LibriVox and the Korean emotiontts speakers, all pairs.
+DEFAULT_THRESHOLD = 0.75
+# With cohort normalisation the scores are in standard deviations above the cohort.
+NORMALISED_THRESHOLD = 2.0
+# The passphrase counts as said when the transcript is this close to it (1 - character error rate).
+PHRASE_MATCH = 0.75
+MIN_SPEECH_S = 0.3
+
+
+@dataclass
+class VerificationResult:
+    score: float
+    threshold: float
+    accepted: bool
+    normalised: bool = False
+    heard: str | None = None  # text-dependent mode: what the recogniser heard
+    phrase_match: float | None = None
+    voice_accepted: bool | None = None
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out["score"] = round(self.score, 4)
+        if self.phrase_match is not None:
+            out["phrase_match"] = round(self.phrase_match, 3)
+        return {k: v for k, v in out.items() if v is not None}
+
+
+class Verifier:
+    """``verify(enrolment, test) -> VerificationResult``; engines are injected or default."""
+
+    def __init__(self, encoder: SpeakerEncoder | None = None, threshold: float | None = None,
+                 cohort: np.ndarray | None = None, top_k: int = 100):
+        self._encoder = encoder
+        self.cohort = None if cohort is None else unit_rows(np.asarray(cohort, np.float32))
+        if self.cohort is not None and len(self.cohort) < 3:
+            raise MalsoriError("a score-normalisation cohort needs at least 3 voices")
+        self.threshold = threshold if threshold is not None else (
+            NORMALISED_THRESHOLD if self.cohort is not None else DEFAULT_THRESHOLD)
+        self.top_k = top_k
+
+    @property
+    def encoder(self) -> SpeakerEncoder:
+        if self._encoder is None:
+            from malsori.engines.speaker.ge2e import shared_encoder
+
+            self._encoder = shared_encoder()
+        return self._encoder
+
+    def embed(self, audio: Audio | Sequence[Audio], name: str = "audio") -> np.ndarray:
+        """One unit vector for one recording, or the pooled mean of several (enrolment)."""
+        clips = [audio] if isinstance(audio, Audio) else list(audio)
+        if not clips:
+            raise AudioError(f"{name}: no recordings given")
+        vectors = []
+        for clip in clips:
+            require_speech(clip, name)
+            vectors.append(self.encoder.embed(clip))
+        return unit(np.mean(vectors, axis=0))
+
+    def score(self, a: np.ndarray, b: np.ndarray) -> float:
+        raw = float(np.dot(unit(a), unit(b)))
+        if self.cohort is None:
+            return raw
+        return 0.5 * (self._standardise(raw, a) + self._standardise(raw, b))
+
+    def _standardise(self, raw: float, side: np.ndarray) -> float:
+        against = np.sort(self.cohort @ unit(side))[-self.top_k:]
+        return (raw - float(against.mean())) / max(float(against.std()), 1e-6)
+
+    def verify(self, enrolment: Audio | Sequence[Audio], test: Audio, passphrase: str | None = None,
+               recognizer: Recognizer | None = None, language: str | None = None) -> VerificationResult:
+        score = self.score(self.embed(enrolment, "enrolment"), self.embed(test, "test recording"))
+        voice_ok = score >= self.threshold
+        result = VerificationResult(score, self.threshold, voice_ok, self.cohort is not None)
+        if passphrase is not None:
+            heard, match = check_phrase(test, passphrase, recognizer, language)
+            result.heard, result.phrase_match, result.voice_accepted = heard, match, voice_ok
+            result.accepted = voice_ok and match >= PHRASE_MATCH
+        return result
+
+
+def check_phrase(audio: Audio, passphrase: str, recognizer: Recognizer | None = None,
+                 language: str | None = None) -> tuple[str, float]:
+    """(what was heard, 1 - character error rate against the passphrase, floored at 0)."""
+    from malsori.eval.metrics import cer
+
+    if not passphrase.strip():
+        raise MalsoriError("the passphrase is empty")
+    if recognizer is None:
+        from malsori.pipelines.engines import default_recognizers
+
+        recognizers = [r for r in default_recognizers() if language is None or r.languages is None
+                       or language in r.languages]
+        if not recognizers:
+            raise MalsoriError(f"no speech recogniser for language {language!r} to check the passphrase")
+        recognizer = recognizers[0]
+    heard = recognizer.transcribe(audio, language=language).text.strip()
+    lang = language or "eng"
+    return heard, max(0.0, 1.0 - cer([passphrase], [heard], lang=lang))
+
+
+def require_speech(audio: Audio, name: str, min_speech_s: float = MIN_SPEECH_S, vad=None) -> float:
+    """Seconds of speech in ``audio``; a one-line AudioError when there is too little (silence,
+    noise, a click) to say anything about a voice."""
+    if audio.frames == 0:
+        raise AudioError(f"{name}: empty audio")
+    if not np.all(np.isfinite(audio.samples)):
+        raise AudioError(f"{name}: contains NaN or infinite samples")
+    if vad is None:
+        from malsori.engines.vad.silero import SileroVAD
+
+        vad = SileroVAD(min_silence_ms=100, speech_pad_ms=30)
+    speech = sum(r.end - r.start for r in vad.regions(audio))
+    if speech < min_speech_s:
+        raise AudioError(f"{name}: {speech:.2f} s of speech found, need at least {min_speech_s:g} s "
+                         "(silence or noise cannot identify a voice)")
+    return speech
+
+
+def load_cohort(path: str | Path, encoder: SpeakerEncoder | None = None) -> np.ndarray:
+    """Cohort embeddings from a ``.npy`` matrix (one row a voice) or a folder of recordings."""
+    from malsori.audio import load_audio
+
+    path = Path(path)
+    if path.suffix == ".npy" and path.is_file():
+        return np.load(path)
+    if not path.is_dir():
+        raise MalsoriError(f"{path}: a cohort is a .npy file of embeddings or a folder of recordings")
+    if encoder is None:
+        from malsori.engines.speaker.ge2e import shared_encoder
+
+        encoder = shared_encoder()
+    files = sorted(p for p in path.rglob("*") if p.suffix.lower() in (".wav", ".flac", ".mp3", ".ogg", ".m4a"))
+    return np.stack([encoder.embed(load_audio(f)) for f in files]) if files else np.zeros((0, 1))
+
+
