@@ -31,8 +31,10 @@ class DiarizationOptions:
     window_s: float = 1.5
     step_s: float = 0.25
     min_window_s: float = 0.4  # speech shorter than this is labelled by its neighbours
-    # Spectral clustering: each row of the affinity keeps its top ``p_neighbors`` share of entries.
-    p_neighbors: float = 0.5
+    # Spectral clustering: each row of the affinity keeps its top ``p_neighbors`` share of
+    # entries; None chooses the share per recording (NME-SC).
+    p_neighbors: float | None = 0.5
+    min_cluster_share: float = 0.05
     min_turn_s: float = 0.3
     overlap: bool = True
     overlap_margin: float = 0.05  # a frame's second speaker is heard when it scores this close to the first
@@ -90,6 +92,8 @@ class SpeakerDiarization:
         # encoder's positive orthant) drops out and speakers stand apart.
         centred = unit_rows(embeddings - embeddings.mean(axis=0)) if len(embeddings) > 2 else embeddings
         labels = cluster(centred, num_speakers, min_speakers, max_speakers, self.options)
+        if num_speakers is None:
+            labels = absorb_small(centred, labels, self.options.min_cluster_share, min_speakers)
         hook("clustering", 1, 1)
         result.turns = self._turns(spans, embeddings, labels, regions, audio.duration)
         return result
@@ -177,27 +181,49 @@ def cluster(embeddings: np.ndarray, num_speakers: int | None, min_speakers: int,
     if num_speakers is not None and num_speakers >= n:
         return np.arange(n)
     affinity = np.clip(embeddings @ embeddings.T, -1, 1)
-    eigvecs, gaps = _spectral_embedding(affinity, options.p_neighbors)
+    upper = min(max_speakers, n - 1)
+    eigvecs, gaps = _spectral_embedding(affinity, options.p_neighbors, upper)
     if num_speakers:
         k = num_speakers
     else:
-        lower, upper = max(1, min_speakers), min(max_speakers, n - 1)
+        lower = max(1, min_speakers)
         k = int(np.argmax(gaps[lower - 1:upper])) + lower if upper >= lower else upper
     return np.zeros(n, int) if k == 1 else _kmeans(eigvecs[:, :k], k)
 
 
-def _spectral_embedding(affinity: np.ndarray, p_neighbors: float) -> tuple[np.ndarray, np.ndarray]:
+def absorb_small(embeddings: np.ndarray, labels: np.ndarray, share: float, min_speakers: int = 1) -> np.ndarray:
+    """Give the windows of clusters holding less than ``share`` of all windows to the nearest
+    remaining cluster: a handful of windows is more often a transition or a noise than a voice."""
+    sizes = np.bincount(labels)
+    keep = [k for k in range(len(sizes)) if sizes[k] >= max(2, share * len(labels))]
+    if len(keep) < max(1, min_speakers) or len(keep) == len(sizes):
+        return labels
+    centroids = unit_rows(np.stack([embeddings[labels == k].mean(axis=0) for k in keep]))
+    nearest = np.array(keep)[np.argmax(embeddings @ centroids.T, axis=1)]
+    labels = np.where(np.isin(labels, keep), labels, nearest)
+    remap = {old: new for new, old in enumerate(dict.fromkeys(labels.tolist()))}
+    return np.array([remap[x] for x in labels])
+
+
+def _spectral_embedding(affinity: np.ndarray, p_neighbors: float | None, max_k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Eigenvectors and eigengaps of the Laplacian of the affinity pruned to each row's top
+    neighbours. With ``p_neighbors`` None the share is chosen per recording as NME-SC does: the
+    one with the smallest ratio of neighbours kept to normalised largest eigengap."""
     n = len(affinity)
-    keep = max(2, int(round(p_neighbors * n)))
-    pruned = np.zeros_like(affinity)
-    top = np.argsort(-affinity, axis=1)[:, :keep]
-    rows = np.arange(n)[:, None]
-    pruned[rows, top] = 1.0
-    pruned = (pruned + pruned.T) / 2
-    laplacian = np.diag(pruned.sum(axis=1)) - pruned
-    values, vectors = np.linalg.eigh(laplacian)
-    gaps = np.diff(values)
-    return vectors, gaps
+    order = np.argsort(-affinity, axis=1)
+    candidates = [max(2, int(round(p_neighbors * n)))] if p_neighbors else \
+        sorted({max(2, int(round(f * n))) for f in np.linspace(0.05, 0.5, 10)})
+    best = None
+    for keep in candidates:
+        pruned = np.zeros_like(affinity)
+        pruned[np.arange(n)[:, None], order[:, :keep]] = 1.0
+        pruned = (pruned + pruned.T) / 2
+        values, vectors = np.linalg.eigh(np.diag(pruned.sum(axis=1)) - pruned)
+        gaps = np.diff(values)
+        ratio = keep / max(float(gaps[:max_k].max()) / max(float(values[-1]), 1e-9), 1e-9)
+        if best is None or ratio < best[0]:
+            best = (ratio, vectors, gaps)
+    return best[1], best[2]
 
 
 def _kmeans(points: np.ndarray, k: int, seed: int = 0) -> np.ndarray:

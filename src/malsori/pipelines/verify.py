@@ -111,8 +111,8 @@ def check_phrase(audio: Audio, passphrase: str, recognizer: Recognizer | None = 
     if recognizer is None:
         from malsori.pipelines.engines import default_recognizers
 
-        recognizers = [r for r in default_recognizers() if language is None or r.languages is None
-                       or language in r.languages]
+        recognizers = [r for r in default_recognizers() if language is None or r.languages() is None
+                       or language in r.languages()]
         if not recognizers:
             raise MalsoriError(f"no speech recogniser for language {language!r} to check the passphrase")
         recognizer = recognizers[0]

@@ -1,0 +1,296 @@
+"""The speaker suite: metrics, diarization, verification, the speaker store and their CLI.
+
+Voices are the bundled TTS ones: Piper's (male) and two eSpeak NG variants, which GE2E tells
+apart (cosine 0.4-0.6 between them, 0.83-0.92 within one)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+from malsori.audio import Audio, concatenate, save_audio, silence
+from malsori.errors import AudioError, MalsoriError
+from malsori.protocols import Diarization, SpeakerTurn
+
+SENTENCES = ["Please open the window in the kitchen.", "The weather is lovely today, isn't it?",
+             "We should leave before the train arrives.", "I have never seen such a tall tree.",
+             "Could you bring me the red book from the shelf?", "The meeting starts at nine tomorrow morning.",
+             "She plays the piano every evening after dinner.", "Let us walk to the station together."]
+
+
+# ---------------------------------------------------------------- metrics
+
+def test_equal_error_rate_and_min_dcf_by_their_definitions():
+    from malsori.eval.speaker import equal_error_rate, min_dcf
+
+    labels = [1, 1, 1, 1, 0, 0, 0, 0]
+    assert equal_error_rate([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2], labels)[0] == 0.0
+    # One target below one non-target: 1 miss in 4 and 1 false alarm in 4 at the crossing.
+    eer, threshold = equal_error_rate([0.9, 0.8, 0.7, 0.35, 0.5, 0.4, 0.3, 0.2], labels)
+    assert eer == pytest.approx(0.25)
+    assert 0.35 <= threshold <= 0.5
+    # minDCF at p_target 0.01: missing the one low target costs 0.25*0.01 / 0.01 = 0.25, less
+    # than any false alarm (0.25*0.99 / 0.01).
+    assert min_dcf([0.9, 0.8, 0.7, 0.35, 0.5, 0.4, 0.3, 0.2], labels)[0] == pytest.approx(0.25)
+    with pytest.raises(MalsoriError):
+        equal_error_rate([0.1, 0.2], [1, 1])
+
+
+def test_der_counts_miss_false_alarm_and_confusion():
+    from malsori.eval.speaker import diarization_scores, pooled_der
+
+    ref = Diarization("x", 10.0, [SpeakerTurn(0, 4, "A"), SpeakerTurn(5, 9, "B")])
+    assert diarization_scores(ref, Diarization("x", 10, [SpeakerTurn(0, 4, "s1"), SpeakerTurn(5, 9, "s2")]),
+                              collar=0)["DER"] == 0.0
+    one = diarization_scores(ref, Diarization("x", 10, [SpeakerTurn(0, 4, "s1"), SpeakerTurn(5, 9, "s1")]), collar=0)
+    assert one["confusion"] == pytest.approx(0.5) and one["miss"] == 0 and one["false_alarm"] == 0
+    late = diarization_scores(ref, Diarization("x", 10, [SpeakerTurn(1, 4, "s1"), SpeakerTurn(5, 10, "s2")]), collar=0)
+    assert late["miss"] == pytest.approx(1 / 8) and late["false_alarm"] == pytest.approx(1 / 8)
+    # A collar forgives the boundary errors (0.5 s each side of each reference boundary here).
+    assert diarization_scores(ref, Diarization("x", 10, [SpeakerTurn(0.4, 4, "s1"), SpeakerTurn(5, 9, "s2")]),
+                              collar=1.0)["DER"] == 0.0
+    pooled = pooled_der([one, late])
+    assert pooled["DER"] == pytest.approx((4 + 1 + 1) / 16)
+
+
+def test_rttm_round_trip_and_bad_lines():
+    from malsori.pipelines.diarize import read_rttm, read_uem, uri_of
+
+    d = Diarization("meeting", 5.0, [SpeakerTurn(0.5, 2.0, "A"), SpeakerTurn(1.5, 3.25, "B")])
+    back = read_rttm(d.to_rttm())["meeting"]
+    assert [(t.start, t.end, t.speaker) for t in back.turns] == [(0.5, 2.0, "A"), (1.5, 3.25, "B")]
+    assert read_uem("meeting NA 0.000 30.000\n") == {"meeting": (0.0, 30.0)}
+    assert uri_of("/data/ES2004a.Mix-Headset.wav") == "ES2004a.Mix-Headset"
+    with pytest.raises(MalsoriError, match="line 2"):
+        read_rttm(d.to_rttm().splitlines()[0] + "\nSPEAKER meeting 1 zero 1.0 <NA> <NA> A <NA> <NA>\n")
+    assert d.speaker_at(1.6, 3.0) == "B" and d.speaker_at(4, 5) is None
+
+
+# ---------------------------------------------------------------- voices
+
+@pytest.fixture(scope="module")
+def voices(piper):
+    from malsori.engines.tts.espeak import EspeakSynthesizer
+
+    espeak = EspeakSynthesizer()
+    return {
+        "piper": [piper.synthesize(s, "eng").resample(16000).trim(0.05, 0.05) for s in SENTENCES],
+        "f3": [espeak.synthesize(s, "eng", voice="en-us+f3").resample(16000).trim(0.05, 0.05) for s in SENTENCES],
+        "m3": [espeak.synthesize(s, "eng", voice="en-us+m3").resample(16000).trim(0.05, 0.05) for s in SENTENCES[:2]],
+    }
+
+
+@pytest.fixture(scope="module")
+def conversation(voices):
+    """Eight turns (36 s), Piper and eSpeak f3 alternating with 0.7 s pauses, and its reference.
+    (With four turns, GE2E's sentence-to-sentence spread on these voices can split one voice.)"""
+    parts, turns, clock = [silence(0.5, 16000)], [], 0.5
+    for i in range(8):
+        who = "piper" if i % 2 == 0 else "f3"
+        clip = voices[who][i]
+        parts += [clip, silence(0.7, 16000)]
+        turns.append(SpeakerTurn(clock, clock + clip.duration, who))
+        clock += clip.duration + 0.7
+    audio = concatenate(parts, 16000)
+    return audio, Diarization("conversation", audio.duration, turns)
+
+
+# ---------------------------------------------------------------- diarization
+
+@pytest.mark.slow
+@pytest.mark.espeak
+def test_diarization_finds_two_voices_and_their_turns(conversation):
+    from malsori.eval.speaker import diarization_scores
+    from malsori.pipelines.diarize import SpeakerDiarization
+
+    audio, reference = conversation
+    steps = []
+    result = SpeakerDiarization().apply(audio, uri="conversation", hook=lambda s, done, total: steps.append((s, done, total)))
+    assert len(result.speakers) == 2
+    score = diarization_scores(reference, result, collar=0.25)
+    assert score["DER"] < 0.12, score
+    assert {s for s, _, _ in steps} == {"speech", "embeddings", "clustering"}
+    assert steps[-1][1] == steps[-1][2]
+    # Told there are two, it agrees; told there is one, every turn has one label.
+    assert len(SpeakerDiarization().apply(audio, num_speakers=2).speakers) == 2
+    assert len(SpeakerDiarization().apply(audio, num_speakers=1).speakers) == 1
+
+
+@pytest.mark.slow
+def test_diarization_of_silence_and_bad_requests(voices):
+    from malsori.pipelines.diarize import SpeakerDiarization
+
+    quiet = SpeakerDiarization().apply(silence(3.0, 16000), uri="quiet")
+    assert quiet.turns == [] and quiet.to_rttm() == ""
+    with pytest.raises(AudioError):
+        SpeakerDiarization().apply(Audio(np.zeros(0, np.float32), 16000))
+    with pytest.raises(MalsoriError, match="min-speakers"):
+        SpeakerDiarization().apply(voices["piper"][0], min_speakers=3, max_speakers=2)
+    # One short utterance shorter than a window: one speaker, not an error.
+    assert len(SpeakerDiarization().apply(voices["piper"][0], num_speakers=None).speakers) == 1
+
+
+@pytest.mark.slow
+def test_window_embeddings_match_whole_clip_embeddings(voices):
+    from malsori.engines.speaker.ge2e import shared_encoder
+
+    encoder = shared_encoder()
+    clip = concatenate([voices["piper"][0], voices["f3"][1]], 16000)
+    cut = voices["piper"][0].duration
+    spans = encoder.embed_spans(clip, [(0.0, cut), (cut, clip.duration)])
+    assert spans.shape == (2, 256)
+    assert float(spans[0] @ encoder.embed(voices["piper"][0])) > 0.9
+    assert float(spans[1] @ encoder.embed(voices["f3"][1])) > 0.9
+    assert float(spans[0] @ spans[1]) < 0.7
+
+
+# ---------------------------------------------------------------- verification
+
+@pytest.mark.slow
+@pytest.mark.espeak
+def test_verification_accepts_the_same_voice_and_rejects_another(voices):
+    from malsori.pipelines.verify import Verifier
+
+    verifier = Verifier()
+    same = verifier.verify(voices["piper"][:2], voices["piper"][2])
+    other = verifier.verify(voices["piper"][:2], voices["f3"][2])
+    assert same.accepted and not other.accepted and same.score > other.score + 0.2
+    # Cohort normalisation keeps the order and moves scores into cohort standard deviations.
+    cohort = np.stack([verifier.embed(v) for v in voices["m3"] + voices["f3"][:1]] +
+                      [verifier.embed(voices["f3"][3])])
+    normed = Verifier(cohort=cohort)
+    a, b, c = (normed.embed(x) for x in (voices["piper"][0], voices["piper"][1], voices["f3"][2]))
+    assert normed.score(a, b) > normed.score(a, c)
+    assert normed.score(a, b) > normed.threshold > normed.score(a, c)
+
+
+@pytest.mark.slow
+def test_text_dependent_verification_rejects_the_wrong_phrase(voices):
+    from malsori.pipelines.verify import Verifier
+
+    verifier = Verifier()
+    right = verifier.verify(voices["piper"][2:], voices["piper"][0], passphrase=SENTENCES[0], language="eng")
+    wrong = verifier.verify(voices["piper"][2:], voices["piper"][1], passphrase=SENTENCES[0], language="eng")
+    assert right.accepted and right.phrase_match > 0.9
+    assert wrong.voice_accepted and not wrong.accepted and wrong.phrase_match < 0.6
+    assert "weather" in wrong.heard.lower()
+
+
+@pytest.mark.slow
+def test_noise_and_silence_cannot_be_enrolled():
+    from malsori.pipelines.verify import Verifier
+
+    rng = np.random.default_rng(0)
+    with pytest.raises(AudioError, match="speech"):
+        Verifier().embed(Audio((0.3 * rng.standard_normal(32000)).astype(np.float32), 16000), "noise.wav")
+    with pytest.raises(AudioError, match="noise.wav|speech"):
+        Verifier().embed(silence(2.0, 16000), "noise.wav")
+
+
+# ---------------------------------------------------------------- speaker store
+
+@pytest.mark.slow
+@pytest.mark.espeak
+def test_store_enrols_identifies_and_says_unknown(voices, tmp_path):
+    from malsori.pipelines.speaker_store import SpeakerStore
+
+    db = tmp_path / "voices.db"
+    store = SpeakerStore(db)
+    assert store.enroll("joe", voices["piper"][:2]) == 2
+    assert store.enroll("joe", voices["piper"][2:3]) == 3  # pooled with the first two
+    store.enroll("fiona", voices["f3"][:2])
+    assert [(s.name, s.recordings) for s in store.speakers()] == [("fiona", 2), ("joe", 3)]
+    found = store.identify(voices["piper"][3], top=2)
+    assert found.name == "joe" and [c.name for c in found.candidates] == ["joe", "fiona"]
+    assert store.identify(voices["f3"][3]).name == "fiona"
+    assert store.identify(voices["m3"][0]).name == "unknown"
+    # A bad recording in a batch leaves the speaker as they were.
+    with pytest.raises(AudioError):
+        store.enroll("joe", [voices["piper"][3], silence(1.0, 16000)])
+    assert dict((s.name, s.recordings) for s in store.speakers())["joe"] == 3
+    assert store.remove("fiona") == 2
+    with pytest.raises(MalsoriError, match="no enrolled speaker"):
+        store.remove("fiona")
+    # Readers in other threads see the same answer while nothing is lost.
+    answers = []
+    threads = [threading.Thread(target=lambda: answers.append(SpeakerStore(db).identify(voices["piper"][3]).name))
+               for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert answers == ["joe"] * 3
+
+
+def test_store_reports_missing_corrupt_and_locked_databases(tmp_path):
+    from malsori.pipelines.speaker_store import SpeakerStore
+
+    with pytest.raises(MalsoriError, match="no speaker database"):
+        SpeakerStore(tmp_path / "none.db").voiceprints()
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"this is not sqlite at all" * 100)
+    with pytest.raises(MalsoriError, match="not a malsori speaker database"):
+        SpeakerStore(junk).speakers()
+    locked = tmp_path / "locked.db"
+    SpeakerStore(locked)._connect(create=True).close()
+    holder = sqlite3.connect(locked)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(MalsoriError, match="locked"):
+            SpeakerStore(locked, timeout_s=0.2).remove("anyone")
+    finally:
+        holder.rollback()
+        holder.close()
+
+
+# ---------------------------------------------------------------- command line
+
+def _malsori(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "malsori.cli", *map(str, args)], capture_output=True, text=True,
+                          timeout=300, env=env)
+
+
+@pytest.mark.slow
+@pytest.mark.espeak
+def test_cli_diarize_eval_enrol_identify(conversation, voices, tmp_path):
+    audio, reference = conversation
+    wav = tmp_path / "meeting_01.wav"
+    save_audio(wav, audio)
+    ref = tmp_path / "ref.rttm"
+    ref.write_text(reference.to_rttm().replace("conversation", "meeting_01"))
+    out = tmp_path / "sys.rttm"
+    proc = _malsori("diarize", wav, "-o", out, "--json", tmp_path / "d.json", "--plot", tmp_path / "d.png", "-q")
+    assert proc.returncode == 0, proc.stderr
+    assert all(line.split()[1] == "meeting_01" for line in out.read_text().splitlines())
+    assert json.loads((tmp_path / "d.json").read_text())["speakers"]
+    assert (tmp_path / "d.png").read_bytes()[:4] == b"\x89PNG"
+    proc = _malsori("eval", out, "--diarization", ref)
+    assert proc.returncode == 0, proc.stderr
+    der = float(next(line for line in proc.stdout.splitlines() if line.strip().startswith("DER:")).split(":")[1])
+    assert der < 0.15
+
+    db = tmp_path / "store.db"
+    for i, clip in enumerate(voices["piper"][:2] + voices["f3"][:2]):
+        save_audio(tmp_path / f"v{i}.wav", clip)
+    assert _malsori("speakers", "enroll", "joe", tmp_path / "v0.wav", tmp_path / "v1.wav", "--db", db).returncode == 0
+    assert _malsori("speakers", "enroll", "fiona", tmp_path / "v2.wav", tmp_path / "v3.wav", "--db", db).returncode == 0
+    save_audio(tmp_path / "probe.wav", voices["f3"][3])
+    proc = _malsori("speakers", "identify", tmp_path / "probe.wav", "--top", "2", "--db", db)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["name"] == "fiona"
+    save_audio(tmp_path / "silent.wav", silence(1.0, 16000))
+    proc = _malsori("speakers", "enroll", "nobody", tmp_path / "silent.wav", "--db", db)
+    assert proc.returncode != 0 and proc.stderr.count("\n") == 1 and "speech" in proc.stderr
+    assert "nobody" not in _malsori("speakers", "list", "--db", db).stdout
+
+    trials = tmp_path / "trials.txt"
+    trials.write_text("1 v0.wav v1.wav\n0 v0.wav v2.wav\n1 v2.wav v3.wav\n0 v1.wav v3.wav\n")
+    proc = _malsori("eval", "--verification", trials)
+    assert proc.returncode == 0, proc.stderr
+    assert "EER: 0.0" in proc.stdout
