@@ -294,3 +294,27 @@ def test_cli_diarize_eval_enrol_identify(conversation, voices, tmp_path):
     proc = _malsori("eval", "--verification", trials)
     assert proc.returncode == 0, proc.stderr
     assert "EER: 0.0" in proc.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.espeak
+def test_transcript_segments_are_labelled_with_their_speaker(conversation, translator, tmp_path):
+    from malsori.pipelines.diarize import SpeakerDiarization
+    from malsori.pipelines.job import run_job
+
+    audio, reference = conversation
+    out = tmp_path / "meeting.srt"
+    job = run_job(translator, audio, "asr", "eng", "eng", str(out), fmt="srt",
+                  diarize=lambda a: SpeakerDiarization().apply(a))
+    timed = [s for s in job.result.segments if s.start is not None and s.target_text.strip()]
+    assert len(timed) >= 4
+    # Segments inside one reference voice's turns share a label, and the two voices differ.
+    labels: dict[str, set] = {}
+    for seg in timed:
+        truth = reference.speaker_at(seg.start, seg.end)
+        if truth:
+            labels.setdefault(truth, set()).add(seg.speaker)
+    assert all(len(v) == 1 for v in labels.values()) and labels["piper"] != labels["f3"], labels
+    assert "[SPEAKER_0" in out.read_text()
+    with pytest.raises(MalsoriError, match="speech input"):
+        run_job(translator, "Hello there.", "t2tt", "spa", "eng", None, diarize=lambda a: None)

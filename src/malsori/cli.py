@@ -62,6 +62,8 @@ def translate(
                                           help="--expressive: scale the output's duration"),
     fit_duration: bool = typer.Option(False, "--fit-duration", help="--expressive: each output segment lasts as "
                                       "long as its source segment (dubbing)"),
+    diarize: bool = typer.Option(False, "--diarize", help="speech input: label each segment with its speaker"),
+    num_speakers: Optional[int] = typer.Option(None, "--num-speakers", help="--diarize: exact number, when known"),
 ):
     """Translate speech or text, like Seamless's m4t_predict."""
     from malsori.errors import MalsoriError
@@ -86,7 +88,12 @@ def translate(
                 options = ExpressiveOptions(duration_factor=duration_factor, fit_duration=fit_duration)
             elif duration_factor != 1.0 or fit_duration:
                 raise MalsoriError("--duration-factor and --fit-duration shape --expressive output: add --expressive")
-            job = run_job(translator, input, task, tgt, src, output, fmt, resume, update, on_start, options)
+            speakers = None
+            if diarize:
+                from malsori.pipelines.diarize import SpeakerDiarization
+
+                speakers = lambda audio: SpeakerDiarization().apply(audio, num_speakers=num_speakers)  # noqa: E731
+            job = run_job(translator, input, task, tgt, src, output, fmt, resume, update, on_start, options, speakers)
         finally:
             if bar is not None:
                 bar.stop()

@@ -286,6 +286,13 @@ def _check_counts(num_speakers, min_speakers, max_speakers) -> None:
         raise MalsoriError("need 1 <= --min-speakers <= --max-speakers")
 
 
+def label_segments(segments, diarization: Diarization) -> None:
+    """Set each timed segment's ``speaker`` to whoever talks most during it."""
+    for seg in segments:
+        if seg.start is not None and seg.end is not None:
+            seg.speaker = diarization.speaker_at(seg.start, seg.end)
+
+
 def read_rttm(text: str) -> dict[str, Diarization]:
     """RTTM ``SPEAKER`` lines grouped by file id; durations are the end of the last turn."""
     by_uri: dict[str, Diarization] = {}

@@ -22,12 +22,17 @@ def _cues(segments):
         start = seg.start if seg.start is not None else clock
         end = seg.end if seg.end is not None else start + max(1.0, 0.06 * len(seg.target_text))
         clock = end
-        yield start, end, seg.target_text
+        yield start, end, _with_speaker(seg)
+
+
+def _with_speaker(seg) -> str:
+    speaker = getattr(seg, "speaker", None)
+    return f"[{speaker}] {seg.target_text}" if speaker else seg.target_text
 
 
 def render(result, fmt: str) -> str:
     if fmt == "txt":
-        return "\n".join(s.target_text for s in result.segments if s.target_text) + "\n"
+        return "\n".join(_with_speaker(s) for s in result.segments if s.target_text) + "\n"
     if fmt == "json":
         return json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n"
     if fmt == "srt":

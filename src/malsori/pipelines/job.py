@@ -48,9 +48,14 @@ def output_paths(task: str, output: str | None) -> tuple[Path | None, Path | Non
 def run_job(translator: Translator, input, task: str, tgt: str, src: str | None, output: str | None,
             fmt: str = "txt", resume: bool = True,
             progress: Callable[[int, int], None] | None = None,
-            on_start: Callable[[int], None] | None = None, expressive=None) -> JobOutput:
+            on_start: Callable[[int], None] | None = None, expressive=None,
+            diarize: Callable | None = None) -> JobOutput:
+    """Run a request to its output files. With ``diarize`` (audio -> Diarization, e.g. a
+    SpeakerDiarization's ``apply``), every segment of speech input says who spoke it."""
     t0 = time.perf_counter()
     request = translator.prepare(input, task, tgt, src, expressive)
+    if diarize is not None and request.audio is None:
+        raise MalsoriError("--diarize needs speech input")
     audio_path, sidecar_path, text_path = output_paths(request.task, output)
     for path in (audio_path, sidecar_path, text_path):
         if path is not None and not (path.parent if str(path.parent) else Path(".")).is_dir():
@@ -92,6 +97,10 @@ def run_job(translator: Translator, input, task: str, tgt: str, src: str | None,
     segments = [seg for w in windows for seg in w.segments]
     for i, seg in enumerate(segments):
         seg.index = i
+    if diarize is not None:
+        from malsori.pipelines.diarize import label_segments
+
+        label_segments(segments, diarize(request.audio))
     result = TranslationResult(request.task, request.src, request.tgt, segments, None, route.describe(), timings, errors)
     duration = _write_audio(audio_path, segments, checkpoint) if audio_path is not None else None
     timings["total"] = time.perf_counter() - t0

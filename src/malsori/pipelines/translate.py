@@ -43,13 +43,15 @@ class SegmentResult:
     audio: Audio | None = field(default=None, repr=False)
     audio_file: str | None = field(default=None, repr=False)  # where a checkpoint keeps ``audio``
     expressive: dict | None = None  # what expressive rendering did (pauses carried, warnings)
+    speaker: str | None = None  # who said it, when the input was diarized
 
     def to_dict(self) -> dict:
         data = asdict(self)
         data.pop("audio")
         data.pop("audio_file")
-        if data["expressive"] is None:
-            data.pop("expressive")
+        for optional in ("expressive", "speaker"):
+            if data[optional] is None:
+                data.pop(optional)
         return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in data.items()}
 
 
