@@ -318,3 +318,36 @@ def test_transcript_segments_are_labelled_with_their_speaker(conversation, trans
     assert "[SPEAKER_0" in out.read_text()
     with pytest.raises(MalsoriError, match="speech input"):
         run_job(translator, "Hello there.", "t2tt", "spa", "eng", None, diarize=lambda a: None)
+
+
+@pytest.mark.slow
+@pytest.mark.espeak
+def test_cli_embed_verify_profile_separate(conversation, voices, tmp_path):
+    audio, _ = conversation
+    mix = tmp_path / "talk.wav"
+    save_audio(mix, audio)
+    for i, clip in enumerate(voices["piper"][:2]):
+        save_audio(tmp_path / f"joe{i}.wav", clip)
+    vector = tmp_path / "joe.npy"
+    assert _malsori("speakers", "embed", tmp_path / "joe0.wav", "-o", vector).returncode == 0
+    assert np.load(vector).shape == (256,)
+    proc = _malsori("speakers", "embed", mix, "--segments")
+    assert proc.returncode == 0, proc.stderr
+    assert len(json.loads(proc.stdout)["segments"]) >= 6  # one per sentence at least
+
+    proc = _malsori("speakers", "verify", tmp_path / "joe0.wav", tmp_path / "joe1.wav")
+    assert proc.returncode == 0 and json.loads(proc.stdout)["accepted"] is True
+
+    proc = _malsori("speakers", "profile", mix, "--diarize", "--num-speakers", "2")
+    assert proc.returncode == 0, proc.stderr
+    genders = sorted(p["gender"] for p in json.loads(proc.stdout)["speakers"].values())
+    assert genders == ["female", "male"]
+
+    out = tmp_path / "tracks"
+    out.mkdir()
+    proc = _malsori("speakers", "separate", mix, "--by-diarization", "-o", out)
+    assert proc.returncode == 0 and "method: diarization" in proc.stderr
+    assert len(list(out.glob("talk.SPEAKER_*.wav"))) == 2
+    proc = _malsori("speakers", "separate", mix, "--enroll", tmp_path / "joe0.wav", "-o", out)
+    assert proc.returncode != 0 and "untrained" in proc.stderr and proc.stderr.count("\n") == 1
+    assert _malsori("speakers", "separate", mix).returncode != 0
