@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import List, Optional
@@ -13,10 +14,17 @@ speakers_app = typer.Typer(no_args_is_help=True, help="Speakers: embed, verify, 
 DB_OPTION = typer.Option(None, "--db", help="speaker database (default: $MALSORI_HOME/speakers.db)")
 
 
-def _fail(exc) -> None:
-    from malsori.cli import _fail as fail
+@contextlib.contextmanager
+def _one_line_errors():
+    """A MalsoriError inside becomes the CLI's one error line and exit code."""
+    from malsori.errors import MalsoriError
 
-    fail(exc)
+    try:
+        yield
+    except MalsoriError as exc:
+        from malsori.cli import _fail
+
+        _fail(exc)
 
 
 def _load(path: Path):
@@ -46,7 +54,7 @@ def embed(
     from malsori.errors import MalsoriError
     from malsori.pipelines.verify import Verifier
 
-    try:
+    with _one_line_errors():
         verifier = Verifier()
         recording = _load(audio)
         if segments:
@@ -72,8 +80,6 @@ def embed(
                 "segments": [{"start": round(a, 3), "end": round(b, 3), "embedding": [round(float(x), 6) for x in v]}
                              for (a, b), v in zip(spans, vectors)]}
         _emit(data, output)
-    except MalsoriError as exc:
-        _fail(exc)
 
 
 @speakers_app.command("verify")
@@ -87,16 +93,13 @@ def verify(
     threshold: Optional[float] = typer.Option(None, "--threshold", help="accept at or above this score"),
 ):
     """Same speaker or not: a score, the threshold and the decision (JSON)."""
-    from malsori.errors import MalsoriError
     from malsori.languages import normalize_language
     from malsori.pipelines.verify import Verifier, load_cohort
 
-    try:
+    with _one_line_errors():
         verifier = Verifier(threshold=threshold, cohort=load_cohort(cohort) if cohort else None)
         lang = normalize_language(language) if language else None
         result = verifier.verify(_load(enrolment), _load(test), passphrase=passphrase, language=lang)
-    except MalsoriError as exc:
-        _fail(exc)
     typer.echo(json.dumps(result.to_dict(), ensure_ascii=False))
     typer.echo("same speaker" if result.accepted else "rejected", err=True)
 
@@ -108,13 +111,10 @@ def enroll(
     db: Optional[Path] = DB_OPTION,
 ):
     """Add a speaker (or more recordings of one) to the database."""
-    from malsori.errors import MalsoriError
     from malsori.pipelines.speaker_store import SpeakerStore
 
-    try:
+    with _one_line_errors():
         count = SpeakerStore(db).enroll(name, [_load(f) for f in files], [str(f) for f in files])
-    except MalsoriError as exc:
-        _fail(exc)
     typer.echo(f"{name}: {count} recording(s) enrolled")
 
 
@@ -126,41 +126,32 @@ def identify(
     db: Optional[Path] = DB_OPTION,
 ):
     """Who among the enrolled speakers this is, or "unknown"."""
-    from malsori.errors import MalsoriError
     from malsori.pipelines.speaker_store import SpeakerStore
     from malsori.pipelines.verify import DEFAULT_THRESHOLD
 
-    try:
+    with _one_line_errors():
         result = SpeakerStore(db, threshold=threshold if threshold is not None else DEFAULT_THRESHOLD) \
             .identify(_load(audio), top=top)
-    except MalsoriError as exc:
-        _fail(exc)
     typer.echo(json.dumps(result.to_dict(), ensure_ascii=False))
 
 
 @speakers_app.command("list")
 def list_speakers(db: Optional[Path] = DB_OPTION):
     """Enrolled speakers and how many recordings each has."""
-    from malsori.errors import MalsoriError
     from malsori.pipelines.speaker_store import SpeakerStore
 
-    try:
+    with _one_line_errors():
         for speaker in SpeakerStore(db).speakers():
             typer.echo(f"{speaker.name}\t{speaker.recordings}")
-    except MalsoriError as exc:
-        _fail(exc)
 
 
 @speakers_app.command("remove")
 def remove(name: str = typer.Argument(...), db: Optional[Path] = DB_OPTION):
     """Delete an enrolled speaker."""
-    from malsori.errors import MalsoriError
     from malsori.pipelines.speaker_store import SpeakerStore
 
-    try:
+    with _one_line_errors():
         count = SpeakerStore(db).remove(name)
-    except MalsoriError as exc:
-        _fail(exc)
     typer.echo(f"{name}: removed with {count} recording(s)")
 
 
@@ -178,7 +169,7 @@ def separate(
     from malsori.errors import MalsoriError
     from malsori.pipelines import separate as sep
 
-    try:
+    with _one_line_errors():
         audio = _load(mixture)
         if enroll is not None:
             extractor = sep.PickExtractor(model_dir) if model_dir else None
@@ -195,8 +186,6 @@ def separate(
         if not result.tracks:
             raise MalsoriError(f"{mixture}: no speech to separate")
         paths = result.save(output_dir, mixture.stem)
-    except MalsoriError as exc:
-        _fail(exc)
     typer.echo(f"method: {result.method}", err=True)
     for path in paths:
         typer.echo(str(path))
@@ -210,10 +199,9 @@ def profile(
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="write JSON here instead of stdout"),
 ):
     """Voice profile: F0, rate, pauses, loudness, jitter/shimmer/HNR, estimated gender."""
-    from malsori.errors import MalsoriError
     from malsori.pipelines.profile import profile_speakers, profile_voice
 
-    try:
+    with _one_line_errors():
         recording = _load(audio)
         if diarize_first:
             from malsori.pipelines.diarize import SpeakerDiarization
@@ -223,8 +211,6 @@ def profile(
         else:
             data = {"file": str(audio), **profile_voice(recording).to_dict()}
         _emit(data, output)
-    except MalsoriError as exc:
-        _fail(exc)
 
 
 def diarize(
@@ -238,7 +224,6 @@ def diarize(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
 ):
     """Who spoke when: RTTM whose file id is the input's name without extension."""
-    from malsori.errors import MalsoriError
     from malsori.files import write_json, write_text
     from malsori.pipelines.diarize import SpeakerDiarization, plot_timeline, uri_of
 
@@ -256,7 +241,7 @@ def diarize(
                 tasks[step] = bar.add_task(step, total=max(total, 1))
             bar.update(tasks[step], completed=completed, total=max(total, 1))
         hook = show
-    try:
+    with _one_line_errors():
         recording = _load(audio)
         if bar:
             bar.start()
@@ -271,6 +256,4 @@ def diarize(
             write_json(json_output, result.to_dict())
         if plot is not None:
             plot_timeline(result, plot)
-    except MalsoriError as exc:
-        _fail(exc)
     typer.echo(f"{len(result.speakers)} speaker(s), {len(result.turns)} turn(s) -> {target}", err=True)
