@@ -3,8 +3,9 @@
 Prints DER (pyannote.metrics, collar 0.25 in its convention, inside the UEM) and JER per file and
 pooled, for malsori's pipeline and, in the same process, two baselines:
 - one speaker: every VAD region given to a single speaker;
-- naive: the same VAD, non-overlapping 1.5 s windows, GE2E, average-linkage agglomerative
-  clustering with one cosine threshold, tuned here on these same files (its best is printed).
+- naive: VAD, non-overlapping 1.5 s windows, GE2E, average-linkage agglomerative clustering with
+  one cosine threshold, tuned here on these same files (its best is printed); once with malsori's
+  VAD settings and once with Silero's defaults (threshold 0.5).
 
     python benchmarks/diarization_bench.py [--collar 0.25] [--files trn00,trn01]
 """
@@ -63,8 +64,12 @@ def main() -> None:
     encoder = pipeline.encoder
     rows, audio_s, compute_s = [], 0.0, 0.0
     pipeline.apply(load_audio(folder / f"{names[0]}.wav"), uri=names[0])  # warm-up: model loading
+    from malsori.engines.vad.silero import SileroVAD
+
+    default_vad = SileroVAD(max_region_s=float("inf"))
     thresholds = np.round(np.arange(0.55, 0.86, 0.05), 2)
     naive_scores = {t: [] for t in thresholds}
+    naive_default = {t: [] for t in thresholds}
     one_scores, ours = [], []
     for name in names:
         audio = load_audio(folder / f"{name}.wav")
@@ -79,16 +84,21 @@ def main() -> None:
         regions = pipeline.vad.regions(audio)
         one = Diarization(name, audio.duration, [SpeakerTurn(r.start, r.end, "A") for r in regions])
         one_scores.append(diarization_scores(ref, one, collar=args.collar, uem=uem))
+        plain_regions = default_vad.regions(audio)
         for t in thresholds:
             naive_scores[t].append(diarization_scores(ref, naive(audio, regions, encoder, t, name),
                                                       collar=args.collar, uem=uem))
+            naive_default[t].append(diarization_scores(ref, naive(audio, plain_regions, encoder, t, name),
+                                                       collar=args.collar, uem=uem))
         rows.append((name, len(ref.speakers), len(hyp.speakers), score))
     print(f"{'file':8} {'ref':>3} {'hyp':>3} {'DER':>6} {'miss':>6} {'FA':>6} {'conf':>6} {'JER':>6}")
     for name, n_ref, n_hyp, s in rows:
         print(f"{name:8} {n_ref:3d} {n_hyp:3d} {s['DER']:6.1%} {s['miss']:6.1%} {s['false_alarm']:6.1%} "
               f"{s['confusion']:6.1%} {s['JER']:6.1%}")
     best_t = min(thresholds, key=lambda t: pooled_der(naive_scores[t])["DER"])
+    best_d = min(thresholds, key=lambda t: pooled_der(naive_default[t])["DER"])
     pooled = {"malsori": pooled_der(ours), "naive (best threshold %.2f)" % best_t: pooled_der(naive_scores[best_t]),
+              "naive, Silero defaults (%.2f)" % best_d: pooled_der(naive_default[best_d]),
               "one speaker": pooled_der(one_scores)}
     ami = [s for (name, *_), s in zip(rows, ours) if name.startswith("trn")]
     print()
@@ -96,7 +106,8 @@ def main() -> None:
         print(f"{label:28} DER {p['DER']:6.1%}  (miss {p['miss']:.1%}, FA {p['false_alarm']:.1%}, "
               f"confusion {p['confusion']:.1%})")
     ours_der, naive_der = pooled["malsori"]["DER"], pooled_der(naive_scores[best_t])["DER"]
-    print(f"relative to naive: {1 - ours_der / naive_der:+.1%} lower DER")
+    print(f"relative to naive: {1 - ours_der / naive_der:+.1%} lower DER "
+          f"({1 - ours_der / pooled_der(naive_default[best_d])['DER']:+.1%} against the naive one with Silero defaults)")
     if ami:
         print(f"AMI excerpts only: malsori DER {pooled_der(ami)['DER']:.1%}")
     print(f"speed: {audio_s / compute_s:.0f}x real time ({compute_s:.2f} s for {audio_s:.0f} s of audio)")

@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import warnings
 
 import numpy as np
 import pytest
@@ -351,3 +352,76 @@ def test_cli_embed_verify_profile_separate(conversation, voices, tmp_path):
     proc = _malsori("speakers", "separate", mix, "--enroll", tmp_path / "joe0.wav", "-o", out)
     assert proc.returncode != 0 and "untrained" in proc.stderr and proc.stderr.count("\n") == 1
     assert _malsori("speakers", "separate", mix).returncode != 0
+
+
+# ---------------------------------------------------------------- encoders you bring
+
+def test_kaldi_filterbank_puts_a_tone_in_its_mel_band():
+    from malsori.engines.speaker.onnx_encoder import kaldi_fbank
+
+    t = np.arange(16000) / 16000
+    feats = kaldi_fbank(np.sin(2 * np.pi * 1000 * t).astype(np.float32))
+    assert feats.shape == (98, 80)  # 1 + (16000 - 400) // 160 frames, no edge padding
+    peak = int(np.argmax(feats.mean(axis=0)))
+    mel = lambda f: 1127 * np.log(1 + f / 700)  # noqa: E731
+    centres = np.linspace(mel(20), mel(8000), 82)[1:-1]
+    assert abs(peak - int(np.argmin(abs(centres - mel(1000))))) <= 1
+    # Log energies: doubling the amplitude adds ln 4 everywhere the tone dominates.
+    louder = kaldi_fbank(2 * np.sin(2 * np.pi * 1000 * t).astype(np.float32))
+    assert np.median(louder[:, peak] - feats[:, peak]) == pytest.approx(np.log(4), abs=1e-3)
+    with pytest.raises(AudioError):
+        kaldi_fbank(np.zeros(100, np.float32))
+
+
+@pytest.fixture(scope="module")
+def onnx_encoder_dir(tmp_path_factory):
+    """A tiny ONNX model with WeSpeaker's interface (feats [B, T, 80] -> [B, 32]), random weights."""
+    torch = pytest.importorskip("torch")
+
+    class Tiny(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            torch.manual_seed(0)
+            self.proj = torch.nn.Linear(160, 32)
+
+        def forward(self, feats):
+            return self.proj(torch.cat([feats.mean(dim=1), feats.std(dim=1)], dim=1))
+
+    folder = tmp_path_factory.mktemp("wespeaker")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # the TorchScript exporter says it is legacy
+        torch.onnx.export(Tiny().eval(), torch.zeros(1, 120, 80), str(folder / "model.onnx"), input_names=["feats"],
+                          output_names=["embs"], dynamic_axes={"feats": {0: "B", 1: "T"}}, dynamo=False)
+    (folder / "encoder.json").write_text(json.dumps({"name": "tiny-test", "threshold": 0.9}))
+    return folder
+
+
+@pytest.mark.slow
+def test_an_onnx_encoder_from_a_folder_embeds_verifies_and_diarizes(onnx_encoder_dir, voices, tmp_path):
+    from malsori.engines.speaker.onnx_encoder import OnnxSpeakerEncoder
+    from malsori.errors import ModelError
+    from malsori.pipelines.diarize import SpeakerDiarization
+
+    encoder = OnnxSpeakerEncoder(onnx_encoder_dir)
+    a = encoder.embed(voices["piper"][0])
+    assert a.shape == (32,) and np.linalg.norm(a) == pytest.approx(1, abs=1e-5) and encoder.name == "tiny-test"
+    np.testing.assert_allclose(encoder.embed(voices["piper"][0]), a, atol=1e-6)
+    clip = concatenate([voices["piper"][0], voices["f3"][0]], 16000)
+    cut = voices["piper"][0].duration
+    spans = encoder.embed_spans(clip, [(0, cut), (cut, clip.duration)])
+    assert float(spans[0] @ a) > 0.99  # the same features, computed over the whole recording
+    result = SpeakerDiarization(encoder=encoder).apply(clip, num_speakers=2)
+    assert len(result.speakers) == 2
+    with pytest.raises(ModelError, match="no .onnx"):
+        OnnxSpeakerEncoder(tmp_path)
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "model.onnx").write_bytes(b"not a model")
+    with pytest.raises(ModelError, match="cannot load"):
+        OnnxSpeakerEncoder(broken).embed(voices["piper"][0])
+
+    for i, c in enumerate([voices["piper"][0], voices["piper"][1]]):
+        save_audio(tmp_path / f"p{i}.wav", c)
+    proc = _malsori("speakers", "verify", tmp_path / "p0.wav", tmp_path / "p1.wav", "--encoder-dir", onnx_encoder_dir)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["threshold"] == 0.9

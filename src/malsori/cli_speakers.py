@@ -12,6 +12,8 @@ import typer
 speakers_app = typer.Typer(no_args_is_help=True, help="Speakers: embed, verify, enrol and identify, separate, profile.")
 
 DB_OPTION = typer.Option(None, "--db", help="speaker database (default: $MALSORI_HOME/speakers.db)")
+ENCODER_OPTION = typer.Option(None, "--encoder-dir", help="a speaker encoder you bring: ONNX (WeSpeaker, "
+                              "3D-Speaker) with an optional encoder.json; default: the embedded GE2E")
 
 
 @contextlib.contextmanager
@@ -25,6 +27,23 @@ def _one_line_errors():
         from malsori.cli import _fail
 
         _fail(exc)
+
+
+def _verifier(encoder_dir: Optional[Path], threshold: Optional[float] = None, **options):
+    """The Verifier for the chosen encoder; another encoder's scores need their own threshold."""
+    from malsori.errors import MalsoriError
+    from malsori.pipelines.verify import Verifier
+
+    if encoder_dir is None:
+        return Verifier(threshold=threshold, **options)
+    from malsori.engines.speaker.onnx_encoder import OnnxSpeakerEncoder
+
+    encoder = OnnxSpeakerEncoder(encoder_dir)
+    threshold = threshold if threshold is not None else encoder.threshold
+    if threshold is None and options.get("cohort") is None:
+        raise MalsoriError(f"{encoder_dir}: give --threshold (or \"threshold\" in encoder.json): "
+                           "the default is calibrated for GE2E")
+    return Verifier(encoder=encoder, threshold=threshold, **options)
 
 
 def _load(path: Path):
@@ -91,13 +110,16 @@ def verify(
     cohort: Optional[Path] = typer.Option(None, "--cohort", help="folder of other voices or .npy of their embeddings: "
                                           "adaptive score normalisation"),
     threshold: Optional[float] = typer.Option(None, "--threshold", help="accept at or above this score"),
+    encoder_dir: Optional[Path] = ENCODER_OPTION,
 ):
     """Same speaker or not: a score, the threshold and the decision (JSON)."""
     from malsori.languages import normalize_language
-    from malsori.pipelines.verify import Verifier, load_cohort
+    from malsori.pipelines.verify import load_cohort
 
     with _one_line_errors():
-        verifier = Verifier(threshold=threshold, cohort=load_cohort(cohort) if cohort else None)
+        verifier = _verifier(encoder_dir, threshold)
+        if cohort:
+            verifier = _verifier(encoder_dir, threshold, cohort=load_cohort(cohort, verifier.encoder))
         lang = normalize_language(language) if language else None
         result = verifier.verify(_load(enrolment), _load(test), passphrase=passphrase, language=lang)
     typer.echo(json.dumps(result.to_dict(), ensure_ascii=False))
@@ -109,12 +131,14 @@ def enroll(
     name: str = typer.Argument(..., help="speaker name"),
     files: List[Path] = typer.Argument(..., help="one or more recordings of them (pooled)"),
     db: Optional[Path] = DB_OPTION,
+    encoder_dir: Optional[Path] = ENCODER_OPTION,
 ):
     """Add a speaker (or more recordings of one) to the database."""
     from malsori.pipelines.speaker_store import SpeakerStore
 
     with _one_line_errors():
-        count = SpeakerStore(db).enroll(name, [_load(f) for f in files], [str(f) for f in files])
+        store = SpeakerStore(db, verifier=_verifier(encoder_dir, threshold=0.0))
+        count = store.enroll(name, [_load(f) for f in files], [str(f) for f in files])
     typer.echo(f"{name}: {count} recording(s) enrolled")
 
 
@@ -124,14 +148,14 @@ def identify(
     top: int = typer.Option(1, "--top", help="also list the k best candidates"),
     threshold: Optional[float] = typer.Option(None, "--threshold", help="below this the answer is 'unknown'"),
     db: Optional[Path] = DB_OPTION,
+    encoder_dir: Optional[Path] = ENCODER_OPTION,
 ):
     """Who among the enrolled speakers this is, or "unknown"."""
     from malsori.pipelines.speaker_store import SpeakerStore
-    from malsori.pipelines.verify import DEFAULT_THRESHOLD
 
     with _one_line_errors():
-        result = SpeakerStore(db, threshold=threshold if threshold is not None else DEFAULT_THRESHOLD) \
-            .identify(_load(audio), top=top)
+        verifier = _verifier(encoder_dir, threshold)
+        result = SpeakerStore(db, verifier=verifier, threshold=verifier.threshold).identify(_load(audio), top=top)
     typer.echo(json.dumps(result.to_dict(), ensure_ascii=False))
 
 
@@ -222,6 +246,7 @@ def diarize(
     json_output: Optional[Path] = typer.Option(None, "--json", help="also write turns as JSON"),
     plot: Optional[Path] = typer.Option(None, "--plot", help="also draw a timeline (PNG)"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
+    encoder_dir: Optional[Path] = ENCODER_OPTION,
 ):
     """Who spoke when: RTTM whose file id is the input's name without extension."""
     from malsori.files import write_json, write_text
@@ -246,7 +271,8 @@ def diarize(
         if bar:
             bar.start()
         try:
-            result = SpeakerDiarization().apply(recording, uri=uri_of(audio), num_speakers=num_speakers,
+            encoder = _verifier(encoder_dir, threshold=0.0).encoder if encoder_dir else None
+            result = SpeakerDiarization(encoder=encoder).apply(recording, uri=uri_of(audio), num_speakers=num_speakers,
                                                 min_speakers=min_speakers, max_speakers=max_speakers, hook=hook)
         finally:
             if bar:
