@@ -458,6 +458,39 @@ def demo(output: Path = typer.Option(Path("out/demo_es.wav"), "-o", "--output"))
         _fail(exc)
 
 
+@app.command()
+def normalize(
+    text: Optional[str] = typer.Argument(None, help="text to normalise (or use --text-file)"),
+    lang: str = typer.Option("kor", "--lang", help="language of the text (Korean for now)"),
+    text_file: Optional[Path] = typer.Option(None, "--text-file", help="one input per line, '-' for stdin; "
+                                             "one output per line, in order"),
+):
+    """Written form -> spoken form: numbers by their counters, dates, times, money, units, acronyms."""
+    from malsori.errors import LanguageError, MalsoriError
+    from malsori.languages import normalize_language
+
+    try:
+        if normalize_language(lang) != "kor":
+            raise LanguageError(f"normalize speaks Korean only for now, not {lang!r}")
+        from malsori.text.ko.normalize import normalize as spoken
+
+        if text_file is None:
+            if text is None:
+                raise MalsoriError("give the text, or --text-file FILE")
+            typer.echo(spoken(text))
+            return
+        if text is not None:
+            raise MalsoriError("give the text or --text-file, not both")
+        if str(text_file) != "-" and not text_file.is_file():
+            raise MalsoriError(f"{text_file}: no such file")
+        # Line by line, so a large file streams through in constant memory.
+        with (sys.stdin if str(text_file) == "-" else open(text_file, encoding="utf-8", errors="replace")) as lines:
+            for line in lines:
+                sys.stdout.write(spoken(line.rstrip("\n")) + "\n")
+    except MalsoriError as exc:
+        _fail(exc)
+
+
 from malsori.cli_speakers import diarize as _diarize, speakers_app  # noqa: E402
 
 app.add_typer(speakers_app, name="speakers")
