@@ -17,7 +17,7 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 
 $(VENV)/.installed-dev: $(VENV)/.installed
 	bash scripts/install_system_deps.sh --test
-	$(BIN)/python -m pip install -q -e '.[serve,dev,seamless,nllb,speaker]'
+	$(BIN)/python -m pip install -q -e '.[serve,dev,seamless,nllb,speaker,ko]'
 	$(BIN)/python -m pip install -q --no-deps resemblyzer==0.1.4
 	touch $@
 

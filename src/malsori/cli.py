@@ -474,21 +474,62 @@ def normalize(
             raise LanguageError(f"normalize speaks Korean only for now, not {lang!r}")
         from malsori.text.ko.normalize import normalize as spoken
 
-        if text_file is None:
-            if text is None:
-                raise MalsoriError("give the text, or --text-file FILE")
-            typer.echo(spoken(text))
-            return
-        if text is not None:
-            raise MalsoriError("give the text or --text-file, not both")
-        if str(text_file) != "-" and not text_file.is_file():
-            raise MalsoriError(f"{text_file}: no such file")
         # Line by line, so a large file streams through in constant memory.
-        with (sys.stdin if str(text_file) == "-" else open(text_file, encoding="utf-8", errors="replace")) as lines:
-            for line in lines:
-                sys.stdout.write(spoken(line.rstrip("\n")) + "\n")
+        for line in _input_lines(text, text_file):
+            sys.stdout.write(spoken(line) + "\n")
     except MalsoriError as exc:
         _fail(exc)
+
+
+@app.command()
+def g2p(
+    text: Optional[str] = typer.Argument(None, help="text (or use --text-file)"),
+    lang: str = typer.Option("kor", "--lang", help="language of the text (Korean for now)"),
+    text_file: Optional[Path] = typer.Option(None, "--text-file", help="one input per line, '-' for stdin"),
+    fmt: str = typer.Option("hangul", "--format", help="hangul (pronunciation spelled in Hangul) or jamo"),
+    explain: bool = typer.Option(False, "--explain", help="also list each rule that fired (article of 표준 발음법)"),
+):
+    """Pronunciation from spelling by the Standard Pronunciation rules (표준 발음법)."""
+    from malsori.errors import LanguageError, MalsoriError
+    from malsori.languages import normalize_language
+
+    try:
+        if normalize_language(lang) != "kor":
+            raise LanguageError(f"g2p speaks Korean only for now, not {lang!r}")
+        if fmt not in ("hangul", "jamo"):
+            raise MalsoriError(f"unknown --format {fmt!r}: choose hangul or jamo")
+        from malsori.text.ko.g2p import pronounce
+        from malsori.text.ko.hangul import to_jamo
+
+        def emit(line: str) -> None:
+            result = pronounce(line)
+            sys.stdout.write((to_jamo(result.text) if fmt == "jamo" else result.text) + "\n")
+            if explain:
+                for change in result.changes:
+                    sys.stdout.write(f"  art. {change.rule}: {change.before} -> {change.after}\n")
+
+        for line in _input_lines(text, text_file):
+            emit(line)
+    except MalsoriError as exc:
+        _fail(exc)
+
+
+def _input_lines(text: Optional[str], text_file: Optional[Path]):
+    """The one text given, or the lines of a file ('-': stdin), streamed."""
+    from malsori.errors import MalsoriError
+
+    if text_file is None:
+        if text is None:
+            raise MalsoriError("give the text, or --text-file FILE")
+        yield text
+        return
+    if text is not None:
+        raise MalsoriError("give the text or --text-file, not both")
+    if str(text_file) != "-" and not text_file.is_file():
+        raise MalsoriError(f"{text_file}: no such file")
+    with (sys.stdin if str(text_file) == "-" else open(text_file, encoding="utf-8", errors="replace")) as lines:
+        for line in lines:
+            yield line.rstrip("\n")
 
 
 from malsori.cli_speakers import diarize as _diarize, speakers_app  # noqa: E402

@@ -62,6 +62,7 @@ UNIT_PATTERN = "|".join(re.escape(u) for u in sorted(UNITS, key=len, reverse=Tru
 NUMBER = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
 NUMBER_RE = re.compile(rf"(?P<num>{NUMBER})(?P<unit>{UNIT_PATTERN})?(?![A-Za-z])")
 RANGE_RE = re.compile(rf"(?P<a>{NUMBER})\s*~\s*(?P<b>{NUMBER})(?P<after>[가-힣]+|{UNIT_PATTERN})")
+EVENT_DATE_RE = re.compile(r"(?<![\d·])(?P<m>1[0-2]|[1-9])·(?P<d>[1-3]?\d)(?![\d·])")
 DATE_RE = re.compile(r"(?<![\d.-])(?P<y>\d{4})[-./](?P<m>0?[1-9]|1[0-2])[-./](?P<d>0?[1-9]|[12]\d|3[01])\.?(?![\d.-])")
 # Hangul counts as a word character, so digits are bounded with lookarounds rather than \b.
 TIME_RE = re.compile(r"(?<![\d:])(?P<h>[01]?\d|2[0-3]):(?P<m>[0-5]\d)(?![\d:])")
@@ -81,6 +82,8 @@ def normalize(text: str) -> str:
     text = BRACKETS_RE.sub("", text)
     text = DASH_RE.sub(" ", text)
     text = TITLE_COLON_RE.sub("", text)
+    # Dates of historical events are read digit by digit: 6·25 -> 육이오, 3·1절 -> 삼일절.
+    text = EVENT_DATE_RE.sub(lambda m: digits(m["m"], zero="영") + digits(m["d"], zero="영"), text)
     text = DATE_RE.sub(lambda m: f"{int(m['y'])}년 {int(m['m'])}월 {int(m['d'])}일", text)
     text = PHONE_RE.sub(lambda m: " ".join(digits(part) for part in m["p"].split("-")), text)
     text = TIME_RE.sub(_time, text)

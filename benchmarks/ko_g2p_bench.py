@@ -1,0 +1,79 @@
+"""Korean G2P on the Standard Pronunciation rulebook's examples, side by side with g2pkk.
+
+Exact match where any listed alternative counts (spacing ignored), overall and per article,
+and throughput in sentences per second after warm-up.
+
+    python benchmarks/ko_g2p_bench.py [--show-failures] [--no-peer]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import require_data  # noqa: E402
+
+from malsori.text.ko.g2p import g2p  # noqa: E402
+
+
+def squash(text: str) -> str:
+    return "".join(text.split())
+
+
+def score(convert, rows) -> tuple[int, dict, list]:
+    hits, by_rule, failures = 0, defaultdict(lambda: [0, 0]), []
+    for r in rows:
+        got = convert(r["input"])
+        good = squash(got) in {squash(a) for a in r["pron_all_alternatives"].split("|")}
+        hits += good
+        article = r["rule"].split(".")[0]
+        by_rule[article][0] += good
+        by_rule[article][1] += 1
+        if not good:
+            failures.append((r["rule"], r["input"], r["pron_primary"], got))
+    return hits, by_rule, failures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--show-failures", action="store_true")
+    parser.add_argument("--no-peer", action="store_true", help="skip g2pkk")
+    args = parser.parse_args()
+    data = require_data()
+    with open(data / "text" / "ko_g2p_rules_examples.tsv", newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh, delimiter="\t"))
+    systems = {"malsori": g2p}
+    if not args.no_peer:
+        try:
+            from g2pkk_peer import load_g2pkk
+
+            systems["g2pkk"] = load_g2pkk()
+        except Exception as exc:  # the peer is optional: say why it is missing
+            print(f"g2pkk not run: {exc}")
+    results = {}
+    for name, convert in systems.items():
+        results[name] = score(convert, rows)
+        hits = results[name][0]
+        sentences = [r["input"] for r in rows] * 10
+        convert(sentences[0])
+        t0 = time.perf_counter()
+        for s in sentences:
+            convert(s)
+        rate = len(sentences) / (time.perf_counter() - t0)
+        print(f"{name:8} exact {hits}/{len(rows)} = {hits / len(rows):.1%}   {rate:,.0f} inputs/s")
+    articles = sorted({a for r in results.values() for a in r[1]}, key=lambda a: int(a) if a.isdigit() else 999)
+    print("\nper article: " + "  ".join(
+        f"{a}: " + "/".join(f"{results[n][1][a][0]}" for n in results) + f" of {results['malsori'][1][a][1]}"
+        for a in articles if a.isdigit()))
+    if args.show_failures:
+        for rule, word, want, got in results["malsori"][2]:
+            print(f"  {rule:6} {word} -> {got}   (expected {want})")
+
+
+if __name__ == "__main__":
+    main()

