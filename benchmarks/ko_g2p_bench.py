@@ -47,7 +47,9 @@ def main() -> None:
     data = require_data()
     with open(data / "text" / "ko_g2p_rules_examples.tsv", newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh, delimiter="\t"))
-    systems = {"malsori": g2p}
+    from malsori.text.ko.g2p import pronounce
+
+    systems = {"malsori": g2p, "surface": lambda text: pronounce(text, morphology=False).text}
     if not args.no_peer:
         try:
             from g2pkk_peer import load_g2pkk
