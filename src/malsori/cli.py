@@ -458,20 +458,18 @@ def demo(output: Path = typer.Option(Path("out/demo_es.wav"), "-o", "--output"))
         _fail(exc)
 
 
+KOREAN_TEXT = typer.Argument(None, help="the text (or use --text-file)")
+KOREAN_LANG = typer.Option("kor", "--lang", help="language of the text (Korean for now)")
+TEXT_LINES = typer.Option(None, "--text-file", help="one input per line, '-' for stdin; one output per line, in order")
+
+
 @app.command()
-def normalize(
-    text: Optional[str] = typer.Argument(None, help="text to normalise (or use --text-file)"),
-    lang: str = typer.Option("kor", "--lang", help="language of the text (Korean for now)"),
-    text_file: Optional[Path] = typer.Option(None, "--text-file", help="one input per line, '-' for stdin; "
-                                             "one output per line, in order"),
-):
+def normalize(text: Optional[str] = KOREAN_TEXT, lang: str = KOREAN_LANG, text_file: Optional[Path] = TEXT_LINES):
     """Written form -> spoken form: numbers by their counters, dates, times, money, units, acronyms."""
-    from malsori.errors import LanguageError, MalsoriError
-    from malsori.languages import normalize_language
+    from malsori.errors import MalsoriError
 
     try:
-        if normalize_language(lang) != "kor":
-            raise LanguageError(f"normalize speaks Korean only for now, not {lang!r}")
+        _require_korean(lang, "normalize")
         from malsori.text.ko.normalize import normalize as spoken
 
         # Line by line, so a large file streams through in constant memory.
@@ -483,19 +481,17 @@ def normalize(
 
 @app.command()
 def g2p(
-    text: Optional[str] = typer.Argument(None, help="text (or use --text-file)"),
-    lang: str = typer.Option("kor", "--lang", help="language of the text (Korean for now)"),
-    text_file: Optional[Path] = typer.Option(None, "--text-file", help="one input per line, '-' for stdin"),
+    text: Optional[str] = KOREAN_TEXT,
+    lang: str = KOREAN_LANG,
+    text_file: Optional[Path] = TEXT_LINES,
     fmt: str = typer.Option("hangul", "--format", help="hangul (pronunciation spelled in Hangul) or jamo"),
     explain: bool = typer.Option(False, "--explain", help="also list each rule that fired (article of 표준 발음법)"),
 ):
     """Pronunciation from spelling by the Standard Pronunciation rules (표준 발음법)."""
-    from malsori.errors import LanguageError, MalsoriError
-    from malsori.languages import normalize_language
+    from malsori.errors import MalsoriError
 
     try:
-        if normalize_language(lang) != "kor":
-            raise LanguageError(f"g2p speaks Korean only for now, not {lang!r}")
+        _require_korean(lang, "g2p")
         if fmt not in ("hangul", "jamo"):
             raise MalsoriError(f"unknown --format {fmt!r}: choose hangul or jamo")
         from malsori.text.ko.g2p import pronounce
@@ -512,6 +508,14 @@ def g2p(
             emit(line)
     except MalsoriError as exc:
         _fail(exc)
+
+
+def _require_korean(lang: str, command: str) -> None:
+    from malsori.errors import LanguageError
+    from malsori.languages import normalize_language
+
+    if normalize_language(lang) != "kor":
+        raise LanguageError(f"{command} speaks Korean only for now, not {lang!r}")
 
 
 def _input_lines(text: Optional[str], text_file: Optional[Path]):
