@@ -166,7 +166,8 @@ def _annotate(text: str, syllables: list) -> bool:
                 offset += length
                 covered[offset].compound_start = True
         first = covered[0]
-        if first.onset_token is None or first.index == token.start and not first.starts_token:
+        # A morpheme fused into a syllable another one began (힘들+ᆫ -> 든) owns its coda only.
+        if first.onset_token is None:
             first.onset_tag, first.onset_token = token.tag, number
             first.starts_token = first.index == token.start
         for syl in covered:
