@@ -510,6 +510,56 @@ def g2p(
         _fail(exc)
 
 
+@app.command()
+def speak(
+    text: Optional[str] = typer.Argument(None, help="the text (or use --text-file)"),
+    lang: str = typer.Option(..., "--lang", help="language of the text: eng (Piper), kor, spa, ... (eSpeak NG)"),
+    output: Path = typer.Option(..., "-o", "--output", help="OUT.wav or OUT.flac"),
+    text_file: Optional[Path] = typer.Option(None, "--text-file", help="a document ('-': stdin); blank lines "
+                                             "separate paragraphs"),
+    voice: Optional[str] = typer.Option(None, "--voice", help="an eSpeak NG voice, e.g. ko+f3"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
+):
+    """Speak text or a whole document, sentence by sentence, streamed to the output."""
+    from malsori.errors import MalsoriError
+
+    bar = None
+    try:
+        from malsori.pipelines.speak import speak_document
+
+        if text is not None and text_file is not None:
+            raise MalsoriError("give the text or --text-file, not both")
+        if text is None and text_file is None:
+            raise MalsoriError("give the text, or --text-file FILE")
+        if text_file is not None and str(text_file) != "-" and not text_file.is_file():
+            raise MalsoriError(f"{text_file}: no such file")
+        total = len(text) if text is not None else (text_file.stat().st_size // 3 if str(text_file) != "-" else 0)
+        progress = None
+        if not quiet and total:
+            from rich.console import Console
+            from rich.progress import Progress
+
+            bar = Progress(console=Console(stderr=True), transient=True)
+            task = bar.add_task("speaking", total=total)
+            bar.start()
+            progress = lambda done: bar.update(task, completed=min(done, total))  # noqa: E731
+        if text is not None:
+            spoken = speak_document(text.splitlines(), lang, output, voice=voice, progress=progress)
+        elif str(text_file) == "-":
+            spoken = speak_document(sys.stdin, lang, output, voice=voice, progress=progress)
+        else:
+            with open(text_file, encoding="utf-8", errors="replace") as lines:
+                spoken = speak_document(lines, lang, output, voice=voice, progress=progress)
+    except MalsoriError as exc:
+        if bar is not None:
+            bar.stop()
+        _fail(exc)
+    if bar is not None:
+        bar.stop()
+    if not quiet:
+        typer.echo(f"{len(spoken)} sentence(s), {spoken[-1].end:.1f} s -> {output}", err=True)
+
+
 def _require_korean(lang: str, command: str) -> None:
     from malsori.errors import LanguageError
     from malsori.languages import normalize_language

@@ -1,0 +1,111 @@
+"""Speak a document: sentence by sentence, with pauses between sentences and longer ones between
+paragraphs, written to the output as it is made (constant memory for any length of text).
+
+Korean text goes through malsori's normaliser first (numbers by their counters, units, dates,
+acronyms), which eSpeak NG cannot do. The pronunciation respelling (G2P) is not fed to eSpeak:
+eSpeak applies its own spelling rules on top, and it measured worse (docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+import numpy as np
+
+from malsori.errors import LanguageError, MalsoriError, OutputError
+from malsori.files import atomic_path
+from malsori.languages import normalize_language
+from malsori.protocols import Synthesizer
+from malsori.text.segment import split_sentences
+
+SENTENCE_PAUSE_S = 0.35
+PARAGRAPH_PAUSE_S = 0.8
+
+
+@dataclass
+class SpokenSentence:
+    paragraph: int
+    text: str  # as written
+    spoken: str  # what the synthesizer was given
+    start: float
+    end: float
+
+
+def paragraphs(lines: Iterable[str]) -> Iterator[str]:
+    """Paragraphs from lines of text: blank lines separate them; read lazily."""
+    current: list[str] = []
+    for line in lines:
+        if line.strip():
+            current.append(line.strip())
+        elif current:
+            yield " ".join(current)
+            current = []
+    if current:
+        yield " ".join(current)
+
+
+def front_end(language: str) -> Callable[[str], str]:
+    if language == "kor":
+        from malsori.text.ko.normalize import normalize
+
+        return normalize
+    return lambda text: text
+
+
+def speak_document(lines: Iterable[str], language: str, output: str | Path, synthesizer: Synthesizer | None = None,
+                   voice: str | None = None, progress: Callable[[int], None] | None = None) -> list[SpokenSentence]:
+    """Speak every sentence of ``lines`` into the WAV/FLAC file ``output``; returns where each
+    sentence is in it. ``progress`` is called with the number of characters done so far."""
+    import soundfile as sf
+
+    language = normalize_language(language)
+    synthesizer = synthesizer or _synthesizer_for(language)
+    prepare = front_end(language)
+    target = Path(output)
+    if target.suffix.lower() not in (".wav", ".flac"):
+        raise OutputError(f"cannot write {target}: speak writes .wav or .flac")
+    spoken: list[SpokenSentence] = []
+    done_chars = 0
+    clock = 0.0
+    writer = None
+    with atomic_path(target) as tmp:
+        try:
+            for number, paragraph in enumerate(paragraphs(lines)):
+                for k, sentence in enumerate(split_sentences(paragraph)):
+                    text = prepare(sentence)
+                    if not re.search(r"\w", text):
+                        continue  # punctuation only: nothing to say
+                    audio = synthesizer.synthesize(text, language, voice).to_mono()
+                    if writer is None:
+                        rate = audio.sample_rate
+                        writer = sf.SoundFile(str(tmp), "w", samplerate=rate, channels=1,
+                                              subtype="PCM_16", format="WAV" if target.suffix.lower() == ".wav" else "FLAC")
+                    elif spoken:
+                        pause = PARAGRAPH_PAUSE_S if k == 0 else SENTENCE_PAUSE_S
+                        writer.write(np.zeros(int(round(pause * rate)), np.float32))
+                        clock += pause
+                    samples = np.clip(audio.resample(rate).samples, -1.0, 1.0)
+                    writer.write(samples)
+                    spoken.append(SpokenSentence(number, sentence, text, clock, clock + len(samples) / rate))
+                    clock += len(samples) / rate
+                    done_chars += len(sentence)
+                    if progress:
+                        progress(done_chars)
+        finally:
+            if writer is not None:
+                writer.close()
+        if not spoken:
+            raise MalsoriError("nothing to speak: the text is empty")
+    return spoken
+
+
+def _synthesizer_for(language: str) -> Synthesizer:
+    from malsori.pipelines.engines import default_synthesizers
+
+    for engine in default_synthesizers():
+        if language in engine.voice_languages():
+            return engine
+    raise LanguageError(f"no voice for {language!r}")
