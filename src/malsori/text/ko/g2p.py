@@ -48,7 +48,12 @@ LEXICAL_VOWEL_STARTS = ("옷", "웃", "아래", "앞", "위", "없", "있", "어
 LETTER_NAMES = {"디귿": "ㄷ", "지읒": "ㅈ", "치읓": "ㅊ", "키읔": "ㅋ", "티읕": "ㅌ", "피읖": "ㅍ", "히읗": "ㅎ"}
 # Art. 16: a letter name's final consonant before a vowel.
 LETTER_LINK = {"ㄷ": "ㅅ", "ㅈ": "ㅅ", "ㅊ": "ㅅ", "ㅋ": "ㄱ", "ㅌ": "ㅅ", "ㅍ": "ㅂ", "ㅎ": "ㅅ"}
-DERIVATIONAL_PARTS = {"음", "이", "기", "개", "질", "받이", "닫이", "걸이", "잡이", "붙이", "살이", "쟁이", "장이", "꾼"}
+# Parts after which mecab-ko-dic's compound boundary is not a word boundary for the compound rules:
+# derivational suffixes (웃음 = 웃 + 음, 땀받이 = 땀 + 받이) and one-syllable Sino-Korean suffixes
+# that take neither 사잇소리 nor ㄴ-insertion (박물관 -> 방물관, 외국인 -> 외구긴, 일요일 -> 이료일).
+DERIVATIONAL_PARTS = {"음", "이", "기", "개", "질", "받이", "닫이", "걸이", "잡이", "붙이", "살이", "쟁이", "장이", "꾼",
+                      "관", "장", "실", "소", "원", "회", "인", "국", "자", "적", "화", "성", "청", "요일"}
+NUMERAL_UNITS = set("십백천만억조")
 NUMERAL_TENS = ("스물", "서른", "마흔", "쉰", "예순", "일흔", "여든", "아흔", "열")
 
 
@@ -344,6 +349,10 @@ class _Rules:
         if a.c == "ㅅ" and b.v in Y_VOWELS and rest_of_word.startswith(("잎", "잇", "윷", "열", "엿")):
             b.o = "ㄴ"  # 사이시옷 before a noun of its own (나뭇잎, 베갯잇): art. 30
             self.note("30", a, b, before=before)
+            return
+        if b.text() == "육" and word[a.pos] in NUMERAL_UNITS:
+            b.o = "ㄹ" if a.c == "ㄹ" else "ㄴ"  # 六 keeps its old ㄹ after a numeral: 십육 -> 심뉵, 만육천 -> 만뉵천
+            self.note("29", a, b, before=before)
             return
         if b.v in Y_VOWELS and word[:b.pos].endswith(NUMERAL_TENS) and rest_of_word.startswith(("여섯", "여덟")):
             b.o = "ㄹ" if a.c == "ㄹ" else "ㄴ"  # 스물여섯 -> 스물려섣
