@@ -57,6 +57,11 @@ def test_morphology_separates_homographs():
     assert compound_parts("물고기") == (1, 2) and compound_parts("웃음") == (2,)
 
 
+def test_liquids_assimilate_inside_words_only():
+    assert pronounce("오늘 날씨").text == "오늘 날씨"
+    assert pronounce("칼날").text == "칼랄"
+
+
 def test_normalisation_comes_first_and_other_text_passes_through():
     assert pronounce("사과 3개").text == "사과 세개"
     assert pronounce("3개", normalise=False).text == "3개"

@@ -52,7 +52,7 @@ LETTER_LINK = {"ㄷ": "ㅅ", "ㅈ": "ㅅ", "ㅊ": "ㅅ", "ㅋ": "ㄱ", "ㅌ": "�
 # derivational suffixes (웃음 = 웃 + 음, 땀받이 = 땀 + 받이) and one-syllable Sino-Korean suffixes
 # that take neither 사잇소리 nor ㄴ-insertion (박물관 -> 방물관, 외국인 -> 외구긴, 일요일 -> 이료일).
 DERIVATIONAL_PARTS = {"음", "이", "기", "개", "질", "받이", "닫이", "걸이", "잡이", "붙이", "살이", "쟁이", "장이", "꾼",
-                      "관", "장", "실", "소", "원", "회", "인", "국", "자", "적", "화", "성", "청", "요일"}
+                      "관", "장", "실", "소", "서", "원", "회", "인", "국", "자", "적", "화", "성", "청", "요일"}
 NUMERAL_UNITS = set("십백천만억조")
 NUMERAL_TENS = ("스물", "서른", "마흔", "쉰", "예순", "일흔", "여든", "아흔", "열")
 
@@ -436,6 +436,8 @@ class _Rules:
 
     def assimilate(self, a: _Syl, b: _Syl, space: bool) -> None:
         before = a.text() + b.text()
+        if space and (b.o == "ㄹ" or a.c == "ㄹ"):
+            return  # ㄹ assimilates inside words only: 오늘 날씨 stays 오늘 날씨
         if b.o == "ㄹ" and a.c in ("ㅁ", "ㅇ", "ㄱ", "ㅂ"):
             b.o = "ㄴ"
             self.note("19", a, b, before=before)
