@@ -527,13 +527,10 @@ def speak(
     try:
         from malsori.pipelines.speak import speak_document
 
-        if text is not None and text_file is not None:
-            raise MalsoriError("give the text or --text-file, not both")
-        if text is None and text_file is None:
-            raise MalsoriError("give the text, or --text-file FILE")
-        if text_file is not None and str(text_file) != "-" and not text_file.is_file():
-            raise MalsoriError(f"{text_file}: no such file")
-        total = len(text) if text is not None else (text_file.stat().st_size // 3 if str(text_file) != "-" else 0)
+        lines = _input_lines(text, text_file)  # checked as it is first read
+        readable = text_file is not None and str(text_file) != "-" and text_file.is_file()
+        # A file's size in bytes over 3 approximates its characters (Hangul is 3 bytes in UTF-8).
+        total = len(text) if text is not None else (text_file.stat().st_size // 3 if readable else 0)
         progress = None
         if not quiet and total:
             from rich.console import Console
@@ -543,13 +540,7 @@ def speak(
             task = bar.add_task("speaking", total=total)
             bar.start()
             progress = lambda done: bar.update(task, completed=min(done, total))  # noqa: E731
-        if text is not None:
-            spoken = speak_document(text.splitlines(), lang, output, voice=voice, progress=progress)
-        elif str(text_file) == "-":
-            spoken = speak_document(sys.stdin, lang, output, voice=voice, progress=progress)
-        else:
-            with open(text_file, encoding="utf-8", errors="replace") as lines:
-                spoken = speak_document(lines, lang, output, voice=voice, progress=progress)
+        spoken = speak_document(lines, lang, output, voice=voice, progress=progress)
     except MalsoriError as exc:
         if bar is not None:
             bar.stop()
@@ -569,13 +560,13 @@ def _require_korean(lang: str, command: str) -> None:
 
 
 def _input_lines(text: Optional[str], text_file: Optional[Path]):
-    """The one text given, or the lines of a file ('-': stdin), streamed."""
+    """The lines of the text given, or of a file ('-': stdin), streamed."""
     from malsori.errors import MalsoriError
 
     if text_file is None:
         if text is None:
             raise MalsoriError("give the text, or --text-file FILE")
-        yield text
+        yield from text.splitlines() or [""]
         return
     if text is not None:
         raise MalsoriError("give the text or --text-file, not both")

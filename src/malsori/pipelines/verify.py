@@ -129,10 +129,9 @@ def check_phrase(audio: Audio, passphrase: str, recognizer: Recognizer | None = 
 def require_speech(audio: Audio, name: str, min_speech_s: float = MIN_SPEECH_S, vad=None) -> float:
     """Seconds of speech in ``audio``; a one-line AudioError when there is too little (silence,
     noise, a click) to say anything about a voice."""
-    if audio.frames == 0:
-        raise AudioError(f"{name}: empty audio")
-    if not np.all(np.isfinite(audio.samples)):
-        raise AudioError(f"{name}: contains NaN or infinite samples")
+    from malsori.audio.io import validate
+
+    validate(audio, name)
     if vad is None:
         from malsori.engines.vad.silero import SileroVAD
 
