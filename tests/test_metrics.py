@@ -20,6 +20,13 @@ def test_korean_uses_characters_and_reads_digits():
     assert error_rate(["안녕하세요"], ["안녕하십시오"], "kor") == pytest.approx(3 / 5)
 
 
+def test_korean_digit_strings_of_any_length_are_read():
+    # Whisper can hallucinate a long digit run on unclear audio: scoring must not fail on it.
+    assert normalize("10000", "kor") == "만"
+    assert normalize("9" * 25, "kor") == "구" * 25
+    assert normalize("1" + "0" * 5000, "kor") == "일" + "영" * 5000
+
+
 def test_bleu_and_chrf_range():
     refs = ["el gato está en la casa"]
     assert bleu(refs, refs, "spa") == pytest.approx(100)

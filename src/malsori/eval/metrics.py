@@ -26,29 +26,6 @@ def _basic_normalizer():
     return BasicTextNormalizer()
 
 
-_KO_DIGITS = {"0": "영", "1": "일", "2": "이", "3": "삼", "4": "사", "5": "오", "6": "육", "7": "칠", "8": "팔", "9": "구"}
-
-
-def _korean_number(match: re.Match) -> str:
-    """Sino-Korean reading of an integer (Whisper writes digits, references spell numbers out)."""
-    n = int(match.group(0))
-    if n == 0:
-        return "영"
-    units = ["", "십", "백", "천"]
-    big = ["", "만", "억", "조"]
-    out, group = [], 0
-    while n:
-        n, chunk = divmod(n, 10_000)
-        words = []
-        for i, d in enumerate(reversed(f"{chunk:04d}")):
-            if d != "0":
-                words.append((_KO_DIGITS[d] if d != "1" or i == 0 else "") + units[i])
-        if words:
-            out.append("".join(reversed(words)) + big[group])
-        group += 1
-    return "".join(reversed(out))
-
-
 def normalize(text: str, lang: str) -> str:
     """Whisper-style normalisation: English rules for eng, the basic rules otherwise; Korean digits
     are read out as Sino-Korean numerals so digit and spelled-out forms compare equal."""
@@ -56,7 +33,11 @@ def normalize(text: str, lang: str) -> str:
     if lang == "eng":
         return _english_normalizer()(text)
     if lang == "kor":
-        text = re.sub(r"\d+", _korean_number, text.replace(",", ""))
+        from malsori.text.ko.numbers import digits, sino
+
+        # A recogniser can emit a digit string of any length: long ones are read digit by digit.
+        text = re.sub(r"\d+", lambda m: sino(int(m[0])) if len(m[0]) <= 20 else digits(m[0], zero="영"),
+                      text.replace(",", ""))
     return _basic_normalizer()(text)
 
 
