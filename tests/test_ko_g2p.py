@@ -78,5 +78,8 @@ def test_cli_g2p_explains_and_streams(tmp_path):
     assert run("꽃", "--format", "jamo").stdout == "ㄲㅗㄷ\n"
     proc = run("--text-file", "-", input="학교\n\n좋다\n")
     assert proc.stdout == "학꾜\n\n조타\n"
-    proc = run("x", "--format", "ipa")
+    assert run("같이", "--format", "ipa").stdout == "katɕʰi\n"
+    assert run("같이 가요", "--format", "phones").stdout == "k a tɕʰ i | k a j o\n"
+    assert run("계시다", "--descriptive").stdout == "게시다\n"
+    proc = run("x", "--format", "arpabet")
     assert proc.returncode != 0 and proc.stderr.count("\n") == 1

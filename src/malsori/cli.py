@@ -484,22 +484,28 @@ def g2p(
     text: Optional[str] = KOREAN_TEXT,
     lang: str = KOREAN_LANG,
     text_file: Optional[Path] = TEXT_LINES,
-    fmt: str = typer.Option("hangul", "--format", help="hangul (pronunciation spelled in Hangul) or jamo"),
+    fmt: str = typer.Option("hangul", "--format", help="hangul (pronunciation spelled in Hangul), jamo, ipa, "
+                                                        "or phones (separated by spaces, words by |)"),
     explain: bool = typer.Option(False, "--explain", help="also list each rule that fired (article of 표준 발음법)"),
+    descriptive: bool = typer.Option(False, "--descriptive", help="the everyday variants the standard allows "
+                                                                 "(계 -> 게, 주의 -> 주이, possessive 의 -> 에)"),
 ):
     """Pronunciation from spelling by the Standard Pronunciation rules (표준 발음법)."""
     from malsori.errors import MalsoriError
 
     try:
         _require_korean(lang, "g2p")
-        if fmt not in ("hangul", "jamo"):
-            raise MalsoriError(f"unknown --format {fmt!r}: choose hangul or jamo")
         from malsori.text.ko.g2p import pronounce
         from malsori.text.ko.hangul import to_jamo
+        from malsori.text.ko.phonetic import to_ipa, to_phone_string
+
+        formats = {"hangul": str, "jamo": to_jamo, "ipa": to_ipa, "phones": to_phone_string}
+        if fmt not in formats:
+            raise MalsoriError(f"unknown --format {fmt!r}: choose one of {', '.join(formats)}")
 
         def emit(line: str) -> None:
-            result = pronounce(line)
-            sys.stdout.write((to_jamo(result.text) if fmt == "jamo" else result.text) + "\n")
+            result = pronounce(line, descriptive=descriptive)
+            sys.stdout.write(formats[fmt](result.text) + "\n")
             if explain:
                 for change in result.changes:
                     sys.stdout.write(f"  art. {change.rule}: {change.before} -> {change.after}\n")

