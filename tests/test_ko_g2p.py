@@ -65,7 +65,7 @@ def test_liquids_assimilate_inside_words_only():
 def test_normalisation_comes_first_and_other_text_passes_through():
     assert pronounce("사과 3개").text == "사과 세개"
     assert pronounce("3개", normalise=False).text == "3개"
-    assert pronounce("Hello, 국민!").text == "Hello, 궁민!"
+    assert pronounce("Hello, 국민!").text == "헬로, 궁민!"
     assert pronounce("").text == "" and pronounce("😀").text == "😀"
 
 

@@ -1,5 +1,7 @@
 """Written Korean -> spoken Korean: numbers read by their counter, dates and times, money,
-units and symbols, acronyms spelled out, brackets that are not read dropped.
+units and symbols, brackets that are not read dropped; English words and acronyms read in Hangul
+with the particle after them fixed (John가 -> 존이, MP3를 -> 엠피쓰리를: ``english.py``); Hanja
+read in Hangul with the initial-sound rule (李 -> 이: ``hanja.py``).
 
 Which reading a number takes depends on what follows it:
 - native Korean before counters of things, people and hours (3개 -> 세 개, 20명 -> 스무 명,
@@ -17,6 +19,8 @@ from __future__ import annotations
 
 import re
 
+from malsori.text.ko.english import read_english
+from malsori.text.ko.hanja import read_hanja
 from malsori.text.ko.numbers import decimal, digits, native, sino
 
 # Counters read with native numbers (up to 99). Longer entries first where they share a start.
@@ -45,15 +49,6 @@ UNITS = {
 MONTHS = {6: "유월", 10: "시월"}
 # Service numbers are said digit by digit (119 -> 일일구), not as quantities.
 SERVICE_NUMBERS = {"112", "113", "114", "119", "120", "125", "129", "131", "182", "1330", "1339"}
-LETTERS = {
-    "A": "에이", "B": "비", "C": "씨", "D": "디", "E": "이", "F": "에프", "G": "지", "H": "에이치", "I": "아이",
-    "J": "제이", "K": "케이", "L": "엘", "M": "엠", "N": "엔", "O": "오", "P": "피", "Q": "큐", "R": "알",
-    "S": "에스", "T": "티", "U": "유", "V": "브이", "W": "더블유", "X": "엑스", "Y": "와이", "Z": "지",
-}
-ENGLISH_DIGITS = ["제로", "원", "투", "쓰리", "포", "파이브", "식스", "세븐", "에잇", "나인"]
-# Acronyms said as words rather than letter by letter.
-ACRONYM_WORDS = {"AIDS": "에이즈", "NASA": "나사", "UNESCO": "유네스코", "UNICEF": "유니세프", "NATO": "나토",
-                 "OPEC": "오펙", "FIFA": "피파", "ASEAN": "아세안", "COVID": "코비드", "LED": "엘이디"}
 # Words that begin like a native counter but are not one: 2채널 is 이 채널, not 두 채널.
 NOT_COUNTERS = ("시즌", "시리즈", "시청", "대회", "대학", "대표", "장관", "장면", "개국", "명예", "달성", "채널", "방향",
                 "방송", "방법", "편의점", "통화", "통신", "골목", "판결", "판매", "알림", "곳곳", "줄기", "쌍방",
@@ -67,7 +62,6 @@ DATE_RE = re.compile(r"(?<![\d.-])(?P<y>\d{4})[-./](?P<m>0?[1-9]|1[0-2])[-./](?P
 # Hangul counts as a word character, so digits are bounded with lookarounds rather than \b.
 TIME_RE = re.compile(r"(?<![\d:])(?P<h>[01]?\d|2[0-3]):(?P<m>[0-5]\d)(?![\d:])")
 PHONE_RE = re.compile(r"(?<![\d-])(?P<p>\d{2,4}(?:-\d{3,4}){1,2}-\d{4})(?![\d-])")
-ACRONYM_RE = re.compile(r"(?<![A-Za-z0-9])(?P<letters>[A-Z]{2,6}|[A-Z](?=\d))(?P<digits>\d*)(?![A-Za-z])")
 CURRENCY_FIRST = {"$": "달러", "€": "유로", "£": "파운드", "¥": "엔", "₩": "원"}
 CURRENCY_RE = re.compile(rf"(?P<sign>[$€£¥₩])\s?(?P<num>{NUMBER})")
 NEGATIVE_RE = re.compile(rf"(?<![\w)\]])-(?=(?:{NUMBER})(?P<celsius>℃|°C)?)")
@@ -78,7 +72,8 @@ TITLE_COLON_RE = re.compile(r"(?<=[가-힣A-Za-z]):(?=\s)")
 
 def normalize(text: str) -> str:
     """Spoken form of Korean text (see the module docstring). Text without numbers, symbols or
-    acronyms comes back as it was."""
+    Latin letters comes back as it was."""
+    text = read_hanja(text)  # first: 3年 must be 3년 before numbers meet their counter
     text = BRACKETS_RE.sub("", text)
     text = DASH_RE.sub(" ", text)
     text = TITLE_COLON_RE.sub("", text)
@@ -88,7 +83,8 @@ def normalize(text: str) -> str:
     text = PHONE_RE.sub(lambda m: " ".join(digits(part) for part in m["p"].split("-")), text)
     text = TIME_RE.sub(_time, text)
     text = RANGE_RE.sub(_range, text)
-    text = ACRONYM_RE.sub(_acronym, text)
+    # English after units are known (5km stays for NUMBER_RE) and before numbers (mp3 -> 엠피쓰리).
+    text = read_english(text)
     text = CURRENCY_RE.sub(lambda m: m["num"] + CURRENCY_FIRST[m["sign"]], text)  # $20 is said 20달러
     text = NEGATIVE_RE.sub(lambda m: "영하 " if m["celsius"] else "마이너스 ", text)
     text = NUMBER_RE.sub(_number, text)
@@ -106,12 +102,6 @@ def _range(m: re.Match) -> str:
     counter = _counter(after) or (after if after in UNITS else "")
     first = f"{m['a']}{counter}"
     return f"{first}에서 {m['b']}{after}"
-
-
-def _acronym(m: re.Match) -> str:
-    letters, numbers = m["letters"], m["digits"]
-    word = ACRONYM_WORDS.get(letters) or "".join(LETTERS[c] for c in letters)
-    return word + "".join(ENGLISH_DIGITS[int(d)] for d in numbers)
 
 
 ALL_COUNTERS = sorted(set(SINO_COUNTERS) | set(NATIVE_COUNTERS), key=len, reverse=True)
