@@ -3,7 +3,7 @@ VENV   ?= .venv
 PYTHON ?= python3
 BIN     = $(VENV)/bin
 
-.PHONY: setup setup-dev demo test bench clean system-deps
+.PHONY: setup setup-dev demo test bench clean system-deps korean-voice
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,7 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 	bash scripts/install_system_deps.sh --test
 	$(BIN)/python -m pip install -q -e '.[serve,dev,seamless,nllb,speaker,ko]'
 	$(BIN)/python -m pip install -q --no-deps resemblyzer==0.1.4
+	bash scripts/install_korean_voice.sh || echo "malsori: the Korean MBROLA voice is not installed; its tests are skipped" >&2
 	touch $@
 
 setup: $(VENV)/.installed
@@ -26,6 +27,10 @@ setup-dev: $(VENV)/.installed-dev
 
 system-deps:
 	bash scripts/install_system_deps.sh
+
+# Korean speech Whisper can read back (MBROLA hn1, Debian non-free: not to be sold; see its LICENSE).
+korean-voice:
+	bash scripts/install_korean_voice.sh
 
 demo: setup
 	$(BIN)/malsori demo

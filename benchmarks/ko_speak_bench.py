@@ -1,10 +1,13 @@
-"""Intelligibility of Korean speech from eSpeak NG with and without malsori's front-end.
+"""Intelligibility of Korean speech with and without malsori's front-end.
 
-The written script of each distinct Korean dev utterance is spoken by eSpeak NG three ways: as
-written (eSpeak's own Korean rules), after normalisation (numbers, symbols, English and Hanja
-read out), and after normalisation and G2P (eSpeak reads the pronunciation respelled in Hangul,
-so assimilation, tensing and linking are ours). Whisper base and Vosk's small Korean model
-transcribe each back; CER is against the spoken-form transcript.
+The written script of each distinct Korean dev utterance is spoken
+- by eSpeak NG three ways: as written (eSpeak's own Korean rules), after normalisation (numbers,
+  symbols, English and Hanja read out), and after normalisation and G2P (eSpeak reads the
+  pronunciation respelled in Hangul, so assimilation, tensing and linking are ours);
+- by MBROLA hn1 (when installed: scripts/install_korean_voice.sh) two ways: the syllables as
+  spelled, and through the whole front-end (normalisation, G2P, allophones, our intonation).
+Whisper base and Vosk's small Korean model transcribe each back; CER is against the spoken-form
+transcript.
 
 Whisper decodes greedily at temperature 0 only (its default falls back to sampling on unclear
 audio, which made repeated runs differ by several points), without conditioning on earlier text.
@@ -31,7 +34,27 @@ from malsori.eval.metrics import cer  # noqa: E402
 from malsori.text.ko.g2p import g2p  # noqa: E402
 from malsori.text.ko.normalize import normalize  # noqa: E402
 
-VARIANTS = {"as written": lambda t: t, "normalised": normalize, "normalised + G2P": g2p}
+
+
+def systems() -> dict[str, object]:
+    """name -> function from written text to 16 kHz speech."""
+    espeak = EspeakSynthesizer()
+    out = {
+        "eSpeak NG, as written": lambda t: espeak.synthesize(t, "kor"),
+        "eSpeak NG, normalised": lambda t: espeak.synthesize(normalize(t), "kor"),
+        "eSpeak NG, normalised + G2P": lambda t: espeak.synthesize(g2p(t), "kor"),
+    }
+    from malsori.models.catalog import is_available
+
+    if is_available("mbrola-hn1"):
+        from malsori.engines.tts.mbrola import MbrolaKoreanSynthesizer
+
+        spelled, full = MbrolaKoreanSynthesizer(front_end=False), MbrolaKoreanSynthesizer()
+        out["MBROLA hn1, as spelled"] = lambda t: spelled.synthesize(t, "kor")
+        out["MBROLA hn1, front-end"] = lambda t: full.synthesize(t, "kor")
+    else:
+        print("MBROLA hn1 is not installed (scripts/install_korean_voice.sh): eSpeak NG only")
+    return out
 
 
 def whisper_listener():
@@ -41,7 +64,8 @@ def whisper_listener():
 
     def listen(audio) -> str:
         segments, _ = model.transcribe(audio.to_mono().samples, language="ko", beam_size=5, temperature=0.0,
-                                       condition_on_previous_text=False, vad_filter=False)
+                                       condition_on_previous_text=False, vad_filter=False,
+                                       max_new_tokens=96)  # a looping decode stops early
         return " ".join(s.text.strip() for s in segments)
     return listen
 
@@ -74,18 +98,16 @@ def main() -> None:
     args = parser.parse_args()
     chosen = distinct_scripts(require_data(), args.limit)
     refs = [r["text"] for r in chosen]
-    tts = EspeakSynthesizer()
-    speech = {name: [tts.synthesize(front(r["script"]), "kor").resample(16000) for r in chosen]
-              for name, front in VARIANTS.items()}
+    speech = {name: [speak(r["script"]).resample(16000) for r in chosen] for name, speak in systems().items()}
     with_digits = [i for i, r in enumerate(chosen) if any(ch.isdigit() for ch in r["script"])]
-    print(f"{len(chosen)} distinct sentences ({len(with_digits)} with digits), eSpeak NG Korean")
-    print(f"  {'recogniser':12} {'front-end':18} {'CER':>7} {'capped mean':>12}")
+    print(f"{len(chosen)} distinct sentences ({len(with_digits)} with digits)")
+    print(f"  {'recogniser':12} {'speech':30} {'CER':>7} {'capped mean':>12}")
     for asr_name in args.recognizers.split(","):
         listen = LISTENERS[asr_name]()
-        for name in VARIANTS:
-            hyps = [listen(audio) for audio in speech[name]]
+        for name, audio in speech.items():
+            hyps = [listen(a) for a in audio]
             capped = np.mean([min(1.0, cer([r], [h])) for r, h in zip(refs, hyps)])
-            print(f"  {asr_name:12} {name:18} {cer(refs, hyps):7.1%} {capped:12.1%}", flush=True)
+            print(f"  {asr_name:12} {name:30} {cer(refs, hyps):7.1%} {capped:12.1%}", flush=True)
 
 
 if __name__ == "__main__":

@@ -86,6 +86,13 @@ CATALOG: dict[str, ModelCard] = {
             install_hint="apt-get install espeak-ng",
         ),
         ModelCard(
+            "mbrola-hn1", ("tts",), "mbrola", "directory",
+            "non-free (hn1: with MBROLA only, not to be sold; mbrola: AGPL-3.0)",
+            "MBROLA Korean diphone voice hn1 (Debian non-free), driven by malsori's Korean front-end",
+            frozenset({"kor"}), size_mb=11.4,
+            install_hint="bash scripts/install_korean_voice.sh  (or apt-get install mbrola mbrola-hn1 from non-free)",
+        ),
+        ModelCard(
             "seamless-m4t-v2", ("asr", "s2tt", "t2tt", "s2st", "t2st"), "transformers", "directory",
             "CC-BY-NC-4.0",
             "SeamlessM4T v2 (Meta): all five tasks end to end; speech out in 36 languages. Import a local "
@@ -186,6 +193,10 @@ def resolve(model_id: str, model_dir: str | os.PathLike | None = None) -> Path:
         return path
     if card.id == "whisper-base":
         return _assemble_whisper_base()
+    if card.backend == "mbrola":  # malsori's folder or where Debian's packages put it
+        from malsori.engines.tts.mbrola import find_voice
+
+        return find_voice().database.parent.parent
     if card.source.startswith("package:"):
         module = card.source.split(":", 1)[1]
         root = _package_dir(module)

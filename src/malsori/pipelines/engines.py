@@ -50,6 +50,11 @@ def default_synthesizers() -> list[Synthesizer]:
     engines: list[Synthesizer] = []
     if is_available("piper-en-joe"):
         engines.append(PiperSynthesizer())
+    if is_available("mbrola-hn1"):
+        # Before eSpeak NG: Whisper reads its Korean back at a fraction of the error.
+        from malsori.engines.tts.mbrola import MbrolaKoreanSynthesizer
+
+        engines.append(MbrolaKoreanSynthesizer())
     engines.append(EspeakSynthesizer())
     return engines
 

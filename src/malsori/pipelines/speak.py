@@ -62,7 +62,7 @@ def speak_document(lines: Iterable[str], language: str, output: str | Path, synt
     import soundfile as sf
 
     language = normalize_language(language)
-    synthesizer = synthesizer or _synthesizer_for(language)
+    synthesizer = synthesizer or _synthesizer_for(language, voice)
     prepare = front_end(language)
     target = Path(output)
     if target.suffix.lower() not in (".wav", ".flac"):
@@ -102,10 +102,15 @@ def speak_document(lines: Iterable[str], language: str, output: str | Path, synt
     return spoken
 
 
-def _synthesizer_for(language: str) -> Synthesizer:
+def _synthesizer_for(language: str, voice: str | None = None) -> Synthesizer:
+    """The first installed engine that speaks ``language`` (with ``voice``, when one is named)."""
     from malsori.pipelines.engines import default_synthesizers
 
-    for engine in default_synthesizers():
-        if language in engine.voice_languages():
-            return engine
-    raise LanguageError(f"no voice for {language!r}")
+    engines = [e for e in default_synthesizers() if language in e.voice_languages()]
+    if voice is not None:
+        # An engine that lists the voice, else eSpeak NG, which takes any of its variants by name.
+        listed = [e for e in engines if voice in getattr(e, "voices", lambda _: [])(language)]
+        engines = listed or [e for e in engines if e.name == "espeak-ng"] or engines
+    if not engines:
+        raise LanguageError(f"no voice for {language!r}")
+    return engines[0]

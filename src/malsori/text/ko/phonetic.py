@@ -38,10 +38,27 @@ VOICED_CODAS = set("ㄴㄹㅁㅇ")
 PALATAL_ONSETS = set("ㅅㅆㅈㅉㅊ")
 
 
+Syllable = tuple[list[str], list[str], list[str]]  # onset, vowel (with its glide), coda phones
+
+
+def syllables(word: str) -> list[Syllable]:
+    """The phones of each syllable of one word of a pronunciation spelled in Hangul; characters
+    that are not Hangul syllables are skipped."""
+    jamo = [split(ch) for ch in word if is_syllable(ch)]
+    out: list[Syllable] = []
+    for k, (onset, vowel, coda) in enumerate(jamo):
+        previous = CODA_NEUTRAL.get(jamo[k - 1][2], jamo[k - 1][2]) if k else None
+        after_voiced = previous is not None and (not previous or previous in VOICED_CODAS)
+        out.append((_onset(onset, vowel, after_voiced, previous == "ㄹ"), _vowel(onset, vowel),
+                    CODAS.get(CODA_NEUTRAL.get(coda, coda), [])))
+    return out
+
+
 def phones(pronunciation: str) -> list[list[str]]:
     """The phones of each word of a pronunciation spelled in Hangul; characters that are not
     Hangul syllables (punctuation, Latin) are dropped."""
-    return [p for p in (_word_phones(w) for w in pronunciation.split()) if p]
+    words = ([p for syllable in syllables(w) for part in syllable for p in part] for w in pronunciation.split())
+    return [w for w in words if w]
 
 
 def to_ipa(pronunciation: str) -> str:
@@ -52,19 +69,6 @@ def to_ipa(pronunciation: str) -> str:
 def to_phone_string(pronunciation: str) -> str:
     """Phones separated by spaces and words by `` | `` (the form aligners and TTS tokenisers read)."""
     return " | ".join(" ".join(word) for word in phones(pronunciation))
-
-
-def _word_phones(word: str) -> list[str]:
-    syllables = [split(ch) for ch in word if is_syllable(ch)]
-    out: list[str] = []
-    for k, (onset, vowel, coda) in enumerate(syllables):
-        coda = CODA_NEUTRAL.get(coda, coda)
-        after_voiced = k > 0 and (not syllables[k - 1][2] or syllables[k - 1][2] in VOICED_CODAS)
-        previous_coda = CODA_NEUTRAL.get(syllables[k - 1][2], syllables[k - 1][2]) if k else ""
-        out.extend(_onset(onset, vowel, after_voiced, previous_coda == "ㄹ"))
-        out.extend(_vowel(onset, vowel))
-        out.extend(CODAS.get(coda, []))
-    return out
 
 
 def _vowel(onset: str, vowel: str) -> list[str]:
