@@ -3,7 +3,12 @@
 Exact match where any listed alternative counts (spacing ignored), overall and per article,
 and throughput in sentences per second after warm-up.
 
-    python benchmarks/ko_g2p_bench.py [--show-failures] [--no-peer]
+``--vocabulary dev|test`` scores ordinary vocabulary instead (benchmarks/data/ko_g2p_vocab_*.tsv:
+150 everyday words and phrases each, none from the rulebook, with dictionary pronunciations, in
+categories: compounds with and without 사잇소리, Sino-Korean words with and without lexical
+tensing, inflected verbs, general). Rules are tuned on dev only; test is the held-out figure.
+
+    python benchmarks/ko_g2p_bench.py [--show-failures] [--no-peer] [--vocabulary dev|test]
 """
 
 from __future__ import annotations
@@ -25,6 +30,17 @@ def squash(text: str) -> str:
     return "".join(text.split())
 
 
+VOCABULARY = Path(__file__).resolve().parent / "data"
+
+
+def vocabulary_rows(name: str) -> list[dict]:
+    """The vocabulary list in the rulebook file's columns (its category in place of the article)."""
+    with open(VOCABULARY / f"ko_g2p_vocab_{name}.tsv", newline="", encoding="utf-8") as fh:
+        return [{"input": r["word"], "pron_all_alternatives": r["pronunciation"],
+                 "pron_primary": r["pronunciation"].split("|")[0], "rule": r["category"]}
+                for r in csv.DictReader(fh, delimiter="\t")]
+
+
 def score(convert, rows) -> tuple[int, dict, list]:
     hits, by_rule, failures = 0, defaultdict(lambda: [0, 0]), []
     for r in rows:
@@ -43,10 +59,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--show-failures", action="store_true")
     parser.add_argument("--no-peer", action="store_true", help="skip g2pkk")
+    parser.add_argument("--vocabulary", choices=["dev", "test"], help="score everyday vocabulary instead")
     args = parser.parse_args()
-    data = require_data()
-    with open(data / "text" / "ko_g2p_rules_examples.tsv", newline="", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh, delimiter="\t"))
+    if args.vocabulary:
+        rows = vocabulary_rows(args.vocabulary)
+    else:
+        with open(require_data() / "text" / "ko_g2p_rules_examples.tsv", newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh, delimiter="\t"))
     from malsori.text.ko.g2p import pronounce
 
     systems = {"malsori": g2p, "surface": lambda text: pronounce(text, morphology=False).text}
@@ -69,9 +88,9 @@ def main() -> None:
         rate = len(sentences) / (time.perf_counter() - t0)
         print(f"{name:8} exact {hits}/{len(rows)} = {hits / len(rows):.1%}   {rate:,.0f} inputs/s")
     articles = sorted({a for r in results.values() for a in r[1]}, key=lambda a: int(a) if a.isdigit() else 999)
-    print("\nper article: " + "  ".join(
+    print(f"\nper {'category' if args.vocabulary else 'article'} ({'/'.join(results)}): " + "  ".join(
         f"{a}: " + "/".join(f"{results[n][1][a][0]}" for n in results) + f" of {results['malsori'][1][a][1]}"
-        for a in articles if a.isdigit()))
+        for a in articles if a.isdigit() or args.vocabulary))
     if args.show_failures:
         for rule, word, want, got in results["malsori"][2]:
             print(f"  {rule:6} {word} -> {got}   (expected {want})")

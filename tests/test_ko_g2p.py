@@ -25,6 +25,13 @@ MORPHOLOGICAL = [  # need the analysers: verb stems, modifiers, compounds
     ("신발을 신고", "신바를 신꼬", "24"), ("더 힘든 법", "더 힘든 법", None),
     # one-syllable Sino-Korean suffixes are not compound boundaries: no 사잇소리, no ㄴ-insertion
     ("박물관", "방물관", "18"), ("외국인", "외구긴", "13"), ("일요일", "이료일", "13"), ("물고기", "물꼬기", "28"), ("한여름", "한녀름", "29"),
+    # tensing only the lexicon knows: Sino-Korean 件, 權, 點, 科 and tense suffixes after a noun
+    ("사건이", "사꺼니", "lexicon"), ("여권", "여꿘", "lexicon"), ("차이점", "차이쩜", "lexicon"),
+    ("성형외과", "성형외꽈", "lexicon"), ("가능성", "가능썽", "lexicon"), ("선거권", "선거꿘", "lexicon"),
+    ("심장병", "심장뼝", "lexicon"), ("방법", "방법", None), ("물건", "물건", None),
+    # compounds of material, manner or coordinate parts take no 사잇소리; others still do
+    ("금반지", "금반지", None), ("볶음밥", "보끔밥", "13"), ("팔다리", "팔다리", None), ("불고기", "불고기", None),
+    ("비빔밥", "비빔빱", "28"),
 ]
 
 

@@ -508,7 +508,8 @@ def g2p(
             sys.stdout.write(formats[fmt](result.text) + "\n")
             if explain:
                 for change in result.changes:
-                    sys.stdout.write(f"  art. {change.rule}: {change.before} -> {change.after}\n")
+                    source = f"art. {change.rule}" if change.rule[0].isdigit() else change.rule
+                    sys.stdout.write(f"  {source}: {change.before} -> {change.after}\n")
 
         for line in _input_lines(text, text_file):
             emit(line)

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from malsori.text.ko.lexicon import listed, takes_sai, tensed_syllables
 from malsori.text.ko.hangul import is_syllable, join, split
 
 ASPIRATED = {"ㄱ": "ㅋ", "ㄷ": "ㅌ", "ㅂ": "ㅍ", "ㅈ": "ㅊ"}
@@ -72,7 +73,7 @@ class Pronunciation:
 
 class _Syl:
     __slots__ = ("o", "v", "c", "word", "pos", "index", "tense_next", "coda_tag", "coda_token", "onset_tag",
-                 "onset_token", "starts_token", "linked", "compound_start")
+                 "onset_token", "starts_token", "linked", "compound_start", "no_sai", "lexically_tense")
 
     def __init__(self, ch: str, word: int, pos: int, index: int):
         self.o, self.v, self.c = split(ch)
@@ -85,6 +86,8 @@ class _Syl:
         self.coda_token = self.onset_token = None
         self.starts_token = False
         self.compound_start = False  # the second (or later) part of a compound noun starts here
+        self.no_sai = False  # ... of a compound that takes no 사잇소리 (금반지, 팔다리: lexicon.takes_sai)
+        self.lexically_tense = False  # its onset is tense by the lexicon (조건 -> 조껀, 가능성 -> 가능썽)
 
     def text(self) -> str:
         return join(self.o, self.v, self.c)
@@ -171,15 +174,29 @@ def _annotate(text: str, syllables: list) -> bool:
     """Attach kiwipiepy's morphemes to the syllables (offsets are characters of ``text``), and
     mecab-ko-dic's compound boundaries inside nouns."""
     by_index = {s.index: s for s in syllables}
+    previous_noun = ""
     for number, token in enumerate(_kiwi().tokenize(text)):
         covered = [by_index[i] for i in range(token.start, token.start + max(token.len, 1)) if i in by_index]
         if not covered:
             continue
-        if token.tag in ("NNG", "NNP") and len(token.form) > 1 and len(covered) == len(token.form):
+        whole = len(covered) == len(token.form)
+        if token.tag in ("NNG", "NNP") and len(token.form) > 1 and whole:
             offset = 0
-            for length in compound_parts(token.form)[:-1]:
+            parts = compound_parts(token.form)
+            for k, length in enumerate(parts[:-1]):
+                first = token.form[offset:offset + length]
                 offset += length
                 covered[offset].compound_start = True
+                covered[offset].no_sai = listed(token.form) or not takes_sai(
+                    first, token.form[offset:offset + parts[k + 1]])
+            for position in tensed_syllables(token.form):
+                covered[position].lexically_tense = True
+        elif token.tag == "XSN" and whole and previous_noun and token.start == previous_end:
+            # A tense suffix after a noun kiwi split off (가능+성, 선거+권).
+            if tensed_syllables(previous_noun + token.form)[-1:] == (len(previous_noun),):
+                covered[0].lexically_tense = True
+        previous_noun = token.form if token.tag in ("NNG", "NNP") else ""
+        previous_end = token.start + token.len
         first = covered[0]
         # A morpheme fused into a syllable another one began (힘들+ᆫ -> 든) owns its coda only.
         if first.onset_token is None:
@@ -413,7 +430,9 @@ class _Rules:
             if not (a.tense_next == "24" and (b.o == "ㅂ" or word[b.pos:].startswith("기"))):
                 # Art. 24 covers ㄱ, ㄷ, ㅅ, ㅈ only, and not the passive/causative 기 (옮기다).
                 rule = a.tense_next
-        elif not space and b.compound_start and a.c in ("ㄴ", "ㄹ", "ㅁ", "ㅇ"):
+        elif not space and b.lexically_tense:
+            rule = "lexicon"  # tensing no rule predicts (Sino-Korean 件, 點, 價 …): 조건 -> 조껀
+        elif not space and b.compound_start and not b.no_sai and a.c in ("ㄴ", "ㄹ", "ㅁ", "ㅇ"):
             rule = "28"  # 사잇소리 between the parts of a compound: 문고리 -> 문꼬리, 산새 -> 산쌔
         elif self.morphology:
             rule = self._tense_by_morphology(a, b, space, word)
@@ -439,9 +458,11 @@ class _Rules:
                 and (b.onset_tag or "").startswith("E"):
             return "24"  # a verb stem's ㄴ/ㅁ before an ending: 신고 (wearing) -> 신꼬, 삼고 -> 삼꼬
         nominal = ("NN", "NR", "XR")
-        if a.c == "ㄹ" and b.o in "ㄷㅅㅈ" and (a.coda_tag or "").startswith(nominal) \
+        if a.c == "ㄹ" and b.o in "ㄷㅅㅈ" and (a.coda_tag or "").startswith(nominal) and not b.compound_start \
                 and (b.onset_tag or "").startswith(nominal + ("XSN",)) and word[a.pos] != word[b.pos]:
-            return "26"  # inside a (Sino-Korean) noun: 갈등 -> 갈뜽, 글자 -> 글짜; not 절절하다
+            # inside a (Sino-Korean) noun: 갈등 -> 갈뜽, 글자 -> 글짜; not 절절하다, and not between the
+            # parts of a compound, where 사잇소리 decides (물장난, 팔다리)
+            return "26"
         return None
 
     def assimilate(self, a: _Syl, b: _Syl, space: bool) -> None:
