@@ -32,6 +32,8 @@ MORPHOLOGICAL = [  # need the analysers: verb stems, modifiers, compounds
     # compounds of material, manner or coordinate parts take no 사잇소리; others still do
     ("금반지", "금반지", None), ("볶음밥", "보끔밥", "13"), ("팔다리", "팔다리", None), ("불고기", "불고기", None),
     ("비빔밥", "비빔빱", "28"),
+    # ㄴ-insertion crosses a space after a modifier, not after a noun
+    ("할 일", "할 릴", "29"), ("사람 있는데", "사람 인는데", "18"),
 ]
 
 

@@ -345,6 +345,14 @@ class _Rules:
             return len(self.words[a.word]) == 1 or a.c in OBSTRUENT_CODAS
         return False
 
+    def said_as_one(self, a: _Syl, b: _Syl) -> bool:
+        """Whether two words are said as one, so ㄴ-insertion crosses the space between them: after
+        a modifier, an adverb or a numeral (한 일, 할 일, 잘 입다, 스물 여섯) and before 입다 (옷 입다),
+        but not after a noun before other verbs (사람 있는데 is not 사람 닌는데)."""
+        if not self.morphology:
+            return True
+        return a.coda_tag in ("ETM", "MM", "MAG", "NR", "SN") or self.words[b.word].startswith("입")
+
     def link(self, a: _Syl, b: _Syl, space: bool) -> None:
         if b.o != "ㅇ" or not a.c:
             return
@@ -360,7 +368,7 @@ class _Rules:
         rest_of_word = word[b.pos:]
         compound = not space and (b.compound_start or b.pos > 0 and rest_of_word.startswith(LEXICAL_VOWEL_STARTS))
         if self.new_word_starts(a, b, space):
-            if b.v in Y_VOWELS and not compound:
+            if b.v in Y_VOWELS and not compound and (not space or self.said_as_one(a, b)):
                 # Art. 29: ㄴ is inserted before 이/야/여/요/유 of a following word (한 일 -> 한 닐).
                 b.o = "ㄹ" if a.c == "ㄹ" else "ㄴ"
                 self.note("29", a, b, before=before)
