@@ -7,14 +7,15 @@ The written script of each distinct Korean dev utterance is spoken
 - by MBROLA hn1 (when installed: scripts/install_korean_voice.sh) two ways: the syllables as
   spelled, and through the whole front-end (normalisation, G2P, allophones, our intonation).
 Whisper base and Vosk's small Korean model transcribe each back; CER is against the spoken-form
-transcript.
+transcript. ``--set numbers`` speaks the written side of the normalisation pairs instead (news
+sentences full of numbers, dates, percentages and units), where the front-end has most to do.
 
 Whisper decodes greedily at temperature 0 only (its default falls back to sampling on unclear
 audio, which made repeated runs differ by several points), without conditioning on earlier text.
 On audio it cannot read it sometimes loops, which puts corpus CER far above 100%: the per-sentence
 CER capped at 100% and averaged is printed beside it as the robust figure.
 
-    python benchmarks/ko_speak_bench.py [--limit 40] [--recognizers whisper-base,vosk-ko]
+    python benchmarks/ko_speak_bench.py [--limit 40] [--recognizers whisper-base,vosk-ko] [--set numbers]
 """
 
 from __future__ import annotations
@@ -80,11 +81,16 @@ def vosk_listener():
 LISTENERS = {"whisper-base": whisper_listener, "vosk-ko": vosk_listener}
 
 
-def distinct_scripts(data: Path, limit: int) -> list[dict]:
-    with open(data / "speech" / "ko" / "emotiontts" / "emotions.tsv", newline="", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh, delimiter="\t"))
+def distinct_scripts(data: Path, limit: int, which: str = "emotiontts") -> list[dict]:
+    """Rows with the text to speak ("script") and the spoken-form reference ("text")."""
+    if which == "numbers":
+        path, script, text = data / "text" / "ko_normalization_pairs.tsv", "script_written_form", "transcript_spoken_form"
+    else:
+        path, script, text = data / "speech" / "ko" / "emotiontts" / "emotions.tsv", "script", "text"
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = [{"script": r[script], "text": r[text]} for r in csv.DictReader(fh, delimiter="\t")]
     seen, chosen = set(), []
-    for r in rows:  # the emotional speakers read the same sentences in four emotions
+    for r in rows:  # several speakers read the same sentences
         if r["script"] not in seen:
             seen.add(r["script"])
             chosen.append(r)
@@ -95,8 +101,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--limit", type=int, default=40)
     parser.add_argument("--recognizers", default="whisper-base,vosk-ko")
+    parser.add_argument("--set", default="emotiontts", choices=["emotiontts", "numbers"])
     args = parser.parse_args()
-    chosen = distinct_scripts(require_data(), args.limit)
+    chosen = distinct_scripts(require_data(), args.limit, args.set)
     refs = [r["text"] for r in chosen]
     speech = {name: [speak(r["script"]).resample(16000) for r in chosen] for name, speak in systems().items()}
     with_digits = [i for i, r in enumerate(chosen) if any(ch.isdigit() for ch in r["script"])]
