@@ -94,6 +94,21 @@ def main() -> None:
     if args.show_failures:
         for rule, word, want, got in results["malsori"][2]:
             print(f"  {rule:6} {word} -> {got}   (expected {want})")
+    sentence_throughput()
+
+
+def sentence_throughput(repeats: int = 10) -> None:
+    """Whole sentences a second, one core: the written side of the normalisation pairs (news
+    sentences of about 50 characters, numbers included), each made distinct so no cache helps."""
+    with open(require_data() / "text" / "ko_normalization_pairs.tsv", newline="", encoding="utf-8") as fh:
+        sentences = [r["script_written_form"] for r in csv.DictReader(fh, delimiter="\t")]
+    g2p(sentences[0])
+    t0 = time.perf_counter()
+    for k in range(repeats):
+        for sentence in sentences:
+            g2p(f"{sentence} {k}")
+    rate = len(sentences) * repeats / (time.perf_counter() - t0)
+    print(f"\nmalsori: {rate:,.0f} sentences/s ({sum(map(len, sentences)) / len(sentences):.0f} characters each)")
 
 
 if __name__ == "__main__":

@@ -258,34 +258,35 @@ class _Rules:
     def run(self) -> None:
         self.vowels()
         self.letter_names()
-        for a, b, space in self.pairs():
+        pairs = self.pairs()  # the rules change syllables, never which ones neighbour
+        for a, b, space in pairs:
             self.h_rules(a, b, space)
-        for a, b, space in self.pairs():
+        for a, b, space in pairs:
             self.palatalise(a, b, space)
-        for a, b, space in self.pairs():
+        for a, b, space in pairs:
             self.link(a, b, space)
         self.neutralise()
-        for a, b, space in self.pairs():
+        for a, b, space in pairs:
             self.tense(a, b, space)
-        for a, b, space in self.pairs():
+        for a, b, space in pairs:
             self.assimilate(a, b, space)
 
     def vowels(self) -> None:
         for s in self.items:
             if not isinstance(s, _Syl):
                 continue
-            before = s.text()
             if s.v == "ㅕ" and s.o in "ㅈㅉㅊ":
-                s.v = "ㅓ"
+                before, s.v = s.text(), "ㅓ"
                 self.note("5.1", s, before=before)
             elif s.v == "ㅢ" and s.o != "ㅇ":
-                s.v = "ㅣ"
+                before, s.v = s.text(), "ㅣ"
                 self.note("5.3", s, before=before)
 
     def letter_names(self) -> None:
         for i in range(len(self.items) - 2):
             first, last, nxt = self.items[i:i + 3]
-            if not all(isinstance(x, _Syl) for x in (first, last, nxt)) or nxt.o != "ㅇ":
+            if not isinstance(nxt, _Syl) or nxt.o != "ㅇ" or not isinstance(first, _Syl) \
+                    or not isinstance(last, _Syl) or last.c not in LETTER_LINK:
                 continue
             if LETTER_NAMES.get(first.text() + last.text()) == last.c:
                 before = last.text() + nxt.text()
@@ -293,6 +294,8 @@ class _Rules:
                 self.note("16", last, nxt, before=before)
 
     def h_rules(self, a: _Syl, b: _Syl, space: bool) -> None:
+        if a.c not in ("ㅎ", "ㄶ", "ㅀ") and b.o != "ㅎ":
+            return  # most pairs: nothing to do, and no need to spell them
         before = a.text() + b.text()
         if a.c in ("ㅎ", "ㄶ", "ㅀ") and not space:
             rest = {"ㅎ": "", "ㄶ": "ㄴ", "ㅀ": "ㄹ"}[a.c]
@@ -474,6 +477,8 @@ class _Rules:
         return None
 
     def assimilate(self, a: _Syl, b: _Syl, space: bool) -> None:
+        if b.o not in ("ㄹ", "ㄴ", "ㅁ"):
+            return
         before = a.text() + b.text()
         if space and (b.o == "ㄹ" or a.c == "ㄹ"):
             return  # ㄹ assimilates inside words only: 오늘 날씨 stays 오늘 날씨

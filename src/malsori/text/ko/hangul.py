@@ -21,8 +21,13 @@ def split(ch: str) -> list[str]:
     return [ONSETS[onset], VOWELS[vowel], CODAS[coda]]
 
 
+_ONSET_INDEX = {j: i for i, j in enumerate(ONSETS)}
+_VOWEL_INDEX = {j: i for i, j in enumerate(VOWELS)}
+_CODA_INDEX = {j: i for i, j in enumerate(CODAS)}
+
+
 def join(onset: str, vowel: str, coda: str = "") -> str:
-    return chr(FIRST + (ONSETS.index(onset) * 21 + VOWELS.index(vowel)) * 28 + CODAS.index(coda))
+    return chr(FIRST + (_ONSET_INDEX[onset] * 21 + _VOWEL_INDEX[vowel]) * 28 + _CODA_INDEX[coda])
 
 
 def to_jamo(text: str) -> str:
