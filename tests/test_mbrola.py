@@ -3,6 +3,7 @@ checked without the voice; the round trip needs it (make test installs it)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from malsori.engines.tts.mbrola import MbrolaKoreanSynthesizer, find_voice
@@ -107,3 +108,23 @@ def test_speak_prefers_the_korean_voice_and_keeps_espeak_variants(tmp_path):
     assert load_audio(tmp_path / "a.wav").sample_rate == 16000  # hn1's rate; eSpeak NG's is 22050
     speak_document(["안녕하세요."], "kor", tmp_path / "b.wav", voice="ko+f3")
     assert load_audio(tmp_path / "b.wav").sample_rate == 22050
+
+
+@needs_voice
+def test_phrases_carry_their_own_register_pace_level_and_pauses():
+    from malsori.prosody.analysis import analyze
+    from malsori.protocols import Phrase, PhraseSynthesizer
+
+    tts = MbrolaKoreanSynthesizer()
+    assert isinstance(tts, PhraseSynthesizer)
+    plain = tts.synthesize_phrases([Phrase("오늘은 날씨가 좋네요"), Phrase("내일은 비가 온대요")], "kor")
+    shaped = tts.synthesize_phrases([Phrase("오늘은 날씨가 좋네요", pitch_hz=220, pitch_spread=0.2, volume_db=-6,
+                                            pause_after=0.6),
+                                     Phrase("내일은 비가 온대요", pitch_hz=220, speed=0.7)], "kor")
+    before, after = analyze(plain), analyze(shaped)
+    assert np.nanmedian(after.f0) == pytest.approx(220, rel=0.12)
+    assert after.log_f0_stats()[1] > 1.5 * before.log_f0_stats()[1]
+    assert shaped.duration > plain.duration + 0.6  # the pause, and the slower second phrase
+    assert any(b - a >= 0.5 for a, b in after.pauses)
+    half = int(1.0 * shaped.sample_rate)  # inside the first, quieter phrase
+    assert np.abs(shaped.samples[:half]).max() < 0.7 * np.abs(shaped.samples[-half * 2:]).max()

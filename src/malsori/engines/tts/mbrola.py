@@ -19,10 +19,14 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
+
+import numpy as np
 
 from malsori.audio import Audio
 from malsori.errors import LanguageError, ModelError
 from malsori.languages import language as lookup
+from malsori.protocols import Phrase
 from malsori.text.ko.phonetic import syllables
 
 # Our IPA phones -> hn1's SAMPA symbols.
@@ -42,6 +46,9 @@ DEFAULT_ONSET_MS = 60
 HIGH_ONSETS = {"k_h", "t_h", "p_h", "ts\\_h", "k_>", "t_>", "p_>", "ts\\_>", "s", "s_>", "s\\", "h"}
 PAUSE_MS = {",": 250, ";": 300, ":": 300, ".": 450, "?": 450, "!": 450}
 PHRASE_RE = re.compile(r"([^,;:.?!]+)([,;:.?!]*)")
+# Standard deviation of log F0 that the intonation above gives a phrase (measured with Praat on
+# five sentences spoken with the defaults: 0.07-0.10); a Phrase's pitch_spread is relative to it.
+SPREAD = 0.08
 
 
 @dataclass
@@ -93,52 +100,92 @@ class MbrolaKoreanSynthesizer:
         return ["hn1"] if lookup(language).code == "kor" else []
 
     def synthesize(self, text: str, language: str, voice: str | None = None, speed: float = 1.0) -> Audio:
+        self._check(language, voice)
+        return self._run(self.phonemes(text, speed))
+
+    def synthesize_phrases(self, phrases: Sequence[Phrase], language: str, voice: str | None = None) -> Audio:
+        """The phrases as one utterance (PhraseSynthesizer): each phrase's register, pitch spread
+        and pace go straight into the phone plan, so nothing is resynthesised; pauses are silences
+        in the plan, and each phrase's level is applied to its stretch of the output."""
+        self._check(language, voice)
+        lines, spans = self._plan([(p.text, p.pitch_hz, p.pitch_spread, p.speed, p.pause_after) for p in phrases])
+        speech = self._run("\n".join(lines) + "\n")
+        gains = np.ones(speech.frames, np.float32)
+        for (start_ms, end_ms), phrase in zip(spans, phrases):
+            if abs(phrase.volume_db) > 0.1:
+                a, b = (int(t * speech.sample_rate / 1000) for t in (start_ms, end_ms))
+                gains[a:b] = 10 ** (phrase.volume_db / 20)
+        return Audio(speech.samples * gains[:speech.frames], speech.sample_rate)
+
+    def phonemes(self, text: str, speed: float = 1.0) -> str:
+        """MBROLA's .pho input for ``text``: one phone a line with its duration and pitch targets."""
+        return "\n".join(self._plan([(text, None, None, speed, 0.0)])[0]) + "\n"
+
+    def _check(self, language: str, voice: str | None) -> None:
         if lookup(language).code != "kor":
             raise LanguageError(f"{self.name} speaks Korean only, not {language}")
         if voice not in (None, "hn1"):
             raise LanguageError(f"{self.name} has one voice, hn1, not {voice!r}")
-        return self._run(self.phonemes(text, speed))
 
-    def phonemes(self, text: str, speed: float = 1.0) -> str:
-        """MBROLA's .pho input for ``text``: one phone a line with its duration and pitch targets."""
+    def _plan(self, phrases: list[tuple[str, float | None, float | None, float, float]]
+              ) -> tuple[list[str], list[tuple[int, int]]]:
+        """Phone lines for (text, median Hz, log-F0 spread, speed, pause after) phrases, and each
+        phrase's span in ms. Punctuation inside a phrase breaks it further, with its own pause."""
         from malsori.text.ko.g2p import pronounce
 
-        scale = self.tempo / max(0.25, speed)
-        spoken = pronounce(text).text if self.front_end else text
-        lines = ["_ 120"]
-        phrases = [(words, mark) for body, mark in PHRASE_RE.findall(spoken)
-                   if (words := [w for w in body.split() if syllables(w)])]
-        total = sum(len(words) for words, _ in phrases)
-        index = 0
-        for number, (words, mark) in enumerate(phrases):
+        lines, spans, clock = ["_ 120"], [], 120
+        for number, (text, pitch_hz, spread, speed, pause_after) in enumerate(phrases):
+            scale = self.tempo / max(0.25, speed)
+            spoken = pronounce(text).text if self.front_end else text
+            parts = [(words, mark) for body, mark in PHRASE_RE.findall(spoken)
+                     if (words := [w for w in body.split() if syllables(w)])]
+            # The intonation's own spread is about SPREAD; a wanted spread widens or narrows it.
+            stretch = float(np.clip(spread / SPREAD, 0.3, 3.0)) if spread else 1.0
+            base = pitch_hz or self.pitch_hz
             last_phrase = number == len(phrases) - 1
-            for k, word in enumerate(words):
-                # Declination: each word starts a little lower than the one before.
-                level = self.pitch_hz * (1.0 - 0.12 * index / max(1, total))
-                index += 1
-                boundary = mark[:1] if k == len(words) - 1 else ""
-                lines.extend(self._word(word, level, boundary or ("." if last_phrase and k == len(words) - 1 else ""),
-                                        scale))
-            lines.append(f"_ {PAUSE_MS.get(mark[:1], 250 if not last_phrase else 300)}")
-        return "\n".join(lines) + "\n"
+            total = sum(len(words) for words, _ in parts)
+            index, start = 0, clock
+            for k, (words, mark) in enumerate(parts):
+                final_part = k == len(parts) - 1
+                for j, word in enumerate(words):
+                    # Declination: each word starts a little lower than the one before.
+                    level = base * (1.0 - 0.12 * stretch * (index / max(1, total) - 0.5))
+                    index += 1
+                    boundary = ""
+                    if j == len(words) - 1:
+                        boundary = mark[:1] or ("." if final_part and last_phrase else ",")
+                    word_lines = self._word(word, level, boundary, scale, stretch)
+                    lines.extend(word_lines)
+                    clock += sum(int(line.split()[1]) for line in word_lines)
+                if not final_part:
+                    pause = PAUSE_MS.get(mark[:1], 250)
+                    lines.append(f"_ {pause}")
+                    clock += pause
+            spans.append((start, clock))
+            pause = round(1000 * pause_after) if pause_after > 0 else (300 if last_phrase and parts else 0)
+            if pause:
+                lines.append(f"_ {pause}")
+                clock += pause
+        return lines, spans
 
-    def _word(self, word: str, level: float, boundary: str, scale: float) -> list[str]:
-        """One accentual phrase; ``boundary`` is the punctuation that ends it, if any."""
+    def _word(self, word: str, level: float, boundary: str, scale: float, stretch: float = 1.0) -> list[str]:
+        """One accentual phrase; ``boundary`` is the punctuation that ends it, if any (a comma, or
+        nothing inside a sentence, rises to continue; a full stop falls; a question rises high)."""
         parts = syllables(word)
         lines = []
         first_onset = CONSONANTS.get(parts[0][0][0]) if parts[0][0] else None
         for k, (onset, vowel, coda) in enumerate(parts):
-            tone = _tone(k, len(parts), first_onset in HIGH_ONSETS)
+            tone = _tone(k, len(parts), first_onset in HIGH_ONSETS) ** stretch
             for phone in onset:
                 symbol = CONSONANTS[phone]
                 lines.append(f"{symbol} {round(ONSET_MS.get(symbol, DEFAULT_ONSET_MS) * scale)}")
             final = k == len(parts) - 1
             ms = 90 + (15 if len(vowel) > 1 else 0) + (20 if final else 0) + (50 if final and boundary else 0)
             hz = level * tone
-            if final and boundary in ("?",):
-                pitch = f"20 {hz:.0f} 100 {level * 1.4:.0f}"  # question: a rise
-            elif final and boundary:
-                pitch = f"20 {hz * 0.95:.0f} 100 {level * 0.78:.0f}"  # statement: a low fall
+            if final and boundary == "?":
+                pitch = f"20 {hz:.0f} 100 {level * 1.4 ** stretch:.0f}"  # question: a high rise
+            elif final and boundary in (".", "!"):
+                pitch = f"20 {hz * 0.95:.0f} 100 {level * 0.78 ** stretch:.0f}"  # statement: a low fall
             else:
                 pitch = f"50 {hz:.0f}"
             lines.append(f"{VOWELS[''.join(vowel)]} {round(ms * scale)} {pitch}")
