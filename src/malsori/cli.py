@@ -524,7 +524,7 @@ def speak(
     output: Path = typer.Option(..., "-o", "--output", help="OUT.wav or OUT.flac"),
     text_file: Optional[Path] = typer.Option(None, "--text-file", help="a document ('-': stdin); blank lines "
                                              "separate paragraphs"),
-    voice: Optional[str] = typer.Option(None, "--voice", help="an eSpeak NG voice, e.g. ko+f3"),
+    voice: Optional[str] = typer.Option(None, "--voice", help="hn1 (the Korean MBROLA voice) or an eSpeak NG voice such as ko+f3"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
 ):
     """Speak text or a whole document, sentence by sentence, streamed to the output."""
