@@ -76,7 +76,7 @@ def test_other_languages_and_voices_are_refused():
     tts = MbrolaKoreanSynthesizer()
     with pytest.raises(LanguageError):
         tts.synthesize("hello", "eng")
-    with pytest.raises(LanguageError):
+    with pytest.raises(LanguageError, match="hn1-f"):
         tts.synthesize("안녕", "kor", voice="ko+f3")
 
 
@@ -128,3 +128,17 @@ def test_phrases_carry_their_own_register_pace_level_and_pauses():
     assert any(b - a >= 0.5 for a, b in after.pauses)
     half = int(1.0 * shaped.sample_rate)  # inside the first, quieter phrase
     assert np.abs(shaped.samples[:half]).max() < 0.7 * np.abs(shaped.samples[-half * 2:]).max()
+
+
+@needs_voice
+def test_the_higher_voice_has_higher_pitch_and_formants():
+    from malsori.prosody.analysis import analyze
+    from malsori.prosody.transfer import measure_formant_ratio
+
+    tts = MbrolaKoreanSynthesizer()
+    low = tts.synthesize("오늘은 날씨가 정말 좋네요", "kor")
+    high = tts.synthesize("오늘은 날씨가 정말 좋네요", "kor", voice="hn1-f")
+    low_p, high_p = analyze(low), analyze(high)
+    assert np.nanmedian(high_p.f0) > 1.5 * np.nanmedian(low_p.f0)
+    assert measure_formant_ratio(high, low, high_p, low_p) > 1.05
+    assert high.duration == pytest.approx(low.duration, rel=0.02)
