@@ -34,6 +34,11 @@ MORPHOLOGICAL = [  # need the analysers: verb stems, modifiers, compounds
     ("비빔밥", "비빔빱", "28"),
     # ㄴ-insertion crosses a space after a modifier, not after a noun
     ("할 일", "할 릴", "29"), ("사람 있는데", "사람 인는데", "18"),
+    # ... and comes before substantive suffixes, reduplicated halves and after the prefixes 설-, 덧-
+    ("가정용", "가정뇽", "29"), ("부산역", "부산녁", "29"), ("야들야들", "야들랴들", "29"),
+    ("설익은", "설리근", "29"), ("덧입었다", "던니벋따", "29"),
+    # a listed word at the start of a longer noun keeps its tensing
+    ("조건부", "조껀부", "lexicon"),
 ]
 
 

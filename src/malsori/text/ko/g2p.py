@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from malsori.text.ko.lexicon import listed, takes_sai, tensed_syllables
+from malsori.text.ko.lexicon import LATERAL_WORDS, NO_N_INSERTION, listed, takes_sai, tensed_syllables
 from malsori.text.ko.hangul import is_syllable, join, split
 
 ASPIRATED = {"ㄱ": "ㅋ", "ㄷ": "ㅌ", "ㅂ": "ㅍ", "ㅈ": "ㅊ"}
@@ -228,6 +228,14 @@ def _tokens(text: str):
 
 
 LEXICAL = ("NN", "NR", "NP", "VV", "VA", "VX", "XR", "MM", "MAG", "SN", "XPN")
+# Sino-Korean suffixes that are substantive enough for ㄴ-insertion after a consonant.
+N_SUFFIXES = {"용", "역", "염", "유", "약"}
+# Verb prefixes before which a y-vowel stem takes ㄴ-insertion: 설익다 -> 설릭따, 덧입다 -> 던닙따.
+VERB_PREFIXES = {"설", "덧"}
+
+
+def _verb(tag: str | None) -> bool:
+    return bool(tag) and tag.startswith(("VV", "VA"))
 
 
 def _lexical(tag: str | None) -> bool:
@@ -326,7 +334,8 @@ class _Rules:
             self.note("12", a, b, before=before)
 
     def palatalise(self, a: _Syl, b: _Syl, space: bool) -> None:
-        if space or b.o != "ㅇ" or b.v != "ㅣ" or a.c not in ("ㄷ", "ㅌ", "ㄾ"):
+        # Only before a grammatical 이 (굳이, 밭이); a compound's part keeps its ㄴ-insertion (홑이불).
+        if space or b.o != "ㅇ" or b.v != "ㅣ" or a.c not in ("ㄷ", "ㅌ", "ㄾ") or b.compound_start:
             return
         before = a.text() + b.text()
         if a.c == "ㄾ":
@@ -356,12 +365,31 @@ class _Rules:
             return True
         return a.coda_tag in ("ETM", "MM", "MAG", "NR", "SN") or self.words[b.word].startswith("입")
 
+    def inserts_n(self, a: _Syl, b: _Syl, space: bool) -> bool:
+        """Art. 29: whether ㄴ is inserted before ``b`` (이/야/여/요/유 starting a word, a compound's
+        part, a substantive suffix, a reduplicated half or after a verb prefix)."""
+        word = self.words[b.word]
+        if word.startswith(NO_N_INSERTION):
+            return False  # the article's own exceptions: 6·25 [유기오], 송별연 [송벼련], 등용문
+        if not space and b.compound_start:
+            return True  # 솜이불 -> 솜니불, 물약 -> 물략
+        if self.new_word_starts(a, b, space):
+            compound = not space and b.pos > 0 and word[b.pos:].startswith(LEXICAL_VOWEL_STARTS)
+            return not compound and (not space or self.said_as_one(a, b))  # 한 일 -> 한 닐
+        if space:
+            return False
+        if b.onset_tag == "XSN" and b.starts_token and b.text() in N_SUFFIXES:
+            return True  # 영업용 -> 영엄뇽, 서울역 -> 서울력
+        if b.pos >= 2 and word[b.pos:].startswith(word[:b.pos]):
+            return True  # a reduplicated mimetic word: 유들유들 -> 유들류들, 이죽이죽 -> 이중니죽
+        return b.pos == 1 and word[0] in VERB_PREFIXES and (not self.morphology or _verb(b.coda_tag))
+
     def link(self, a: _Syl, b: _Syl, space: bool) -> None:
         if b.o != "ㅇ" or not a.c:
             return
-        if not space and b.compound_start and b.v in Y_VOWELS:
+        if b.v in Y_VOWELS and self.inserts_n(a, b, space):
             before = a.text() + b.text()
-            b.o = "ㄹ" if a.c == "ㄹ" else "ㄴ"  # art. 29 inside a compound: 솜이불 -> 솜니불, 물약 -> 물략
+            b.o = "ㄹ" if a.c == "ㄹ" else "ㄴ"
             self.note("29", a, b, before=before)
             return
         if a.c == "ㅇ":
@@ -369,13 +397,7 @@ class _Rules:
         before = a.text() + b.text()
         word = self.words[b.word]
         rest_of_word = word[b.pos:]
-        compound = not space and (b.compound_start or b.pos > 0 and rest_of_word.startswith(LEXICAL_VOWEL_STARTS))
         if self.new_word_starts(a, b, space):
-            if b.v in Y_VOWELS and not compound and (not space or self.said_as_one(a, b)):
-                # Art. 29: ㄴ is inserted before 이/야/여/요/유 of a following word (한 일 -> 한 닐).
-                b.o = "ㄹ" if a.c == "ㄹ" else "ㄴ"
-                self.note("29", a, b, before=before)
-                return
             if space and a.c not in OBSTRUENT_CODAS:
                 return  # 는 음식: words stay apart unless the coda changes by linking
             # Art. 15: the coda is neutralised, then links (겉옷 -> 거돋, 밭 아래 -> 바 다래).
@@ -491,7 +513,7 @@ class _Rules:
             self.note("18", a, b, before=before)
         elif a.c == "ㄴ" and b.o == "ㄹ":
             word = self.words[b.word]
-            if not space and b.pos >= 2 and word[b.pos:].startswith(NN_SUFFIXES):
+            if not space and b.pos >= 2 and word[b.pos:].startswith(NN_SUFFIXES) and not word.startswith(LATERAL_WORDS):
                 b.o = "ㄴ"  # 결단력 -> 결딴녁: a suffix after a two-syllable word
             else:
                 a.c = "ㄹ"

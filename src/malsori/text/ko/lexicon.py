@@ -32,7 +32,9 @@ TENSED_WORDS: dict[str, tuple[int, ...]] = {
         "인기",
         "통증", "염증", "자격증", "신분증", "학생증", "면허증", "우울증", "불면증", "합병증",
         "초대장", "청첩장", "연하장", "표창장", "상장", "졸업장", "임명장", "위임장", "소개장",
-        "어구", "효과",
+        "어구", "효과", "공권",
+        # native compounds on 가 'edge', which no compound split shows: 강가 [강까]
+        "강가", "길가", "창가", "문가", "우물가",
     )
 }
 TENSED_WORDS.update({"물건": (), "방법": ()})  # 物件, 方法: not tense, unlike 件 and 法 elsewhere
@@ -55,11 +57,14 @@ def tensed_syllables(noun: str) -> tuple[int, ...]:
     """Positions in ``noun`` whose onset is tense by the lexicon or a tense suffix."""
     if noun in TENSED_WORDS:
         return TENSED_WORDS[noun]
-    # A listed word at the end of a longer noun (성형외과, 국제물가).
+    # A listed word at the end of a longer noun (성형외과, 국제물가), or at its start (공권력, 조건부).
     for start in range(1, len(noun) - 1):
         tail = noun[start:]
         if len(tail) >= 2 and tail in TENSED_WORDS:
             return tuple(start + p for p in TENSED_WORDS[tail])
+    for end in range(len(noun) - 1, 1, -1):
+        if noun[:end] in TENSED_WORDS:
+            return TENSED_WORDS[noun[:end]]
     if len(noun) >= 2 and TENSED_SUFFIXES.get(noun[-1], 99) <= len(noun) - 1 and noun[:-1] not in MATERIAL_FIRST:
         return (len(noun) - 1,)
     return ()
@@ -77,3 +82,9 @@ def takes_sai(first: str, second: str) -> bool:
     if first.endswith("음") and len(first) >= 2:  # a nominalised verb: the manner (볶음밥, 졸음운전 …)
         return False
     return second not in UNTENSED_HEADS
+
+
+# Words the Standard Pronunciation itself names as taking no ㄴ-insertion (art. 29, 다만): they link.
+NO_N_INSERTION = ("육이오", "삼일절", "송별연", "등용문")
+# ...and names the article gives as the rule where a suffix would suggest its exception (art. 20).
+LATERAL_WORDS = ("대관령",)
