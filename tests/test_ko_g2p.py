@@ -39,6 +39,8 @@ MORPHOLOGICAL = [  # need the analysers: verb stems, modifiers, compounds
     ("설익은", "설리근", "29"), ("덧입었다", "던니벋따", "29"),
     # a listed word at the start of a longer noun keeps its tensing
     ("조건부", "조껀부", "lexicon"),
+    # a lone verb in its dictionary form is the verb (art. 24), not a noun or another stem
+    ("감다", "감따", "24"), ("참다", "참따", "24"), ("바다", "바다", None),
 ]
 
 

@@ -175,7 +175,7 @@ def _annotate(text: str, syllables: list) -> bool:
     mecab-ko-dic's compound boundaries inside nouns."""
     by_index = {s.index: s for s in syllables}
     previous_noun, previous_end = "", -1
-    for number, token in enumerate(_kiwi().tokenize(text)):
+    for number, token in enumerate(_morphemes(text)):
         covered = [by_index[i] for i in range(token.start, token.start + max(token.len, 1)) if i in by_index]
         if not covered:
             continue
@@ -207,6 +207,18 @@ def _annotate(text: str, syllables: list) -> bool:
             if syl.onset_token is None:
                 syl.onset_tag, syl.onset_token = token.tag, number
     return True
+
+
+def _morphemes(text: str) -> list:
+    """kiwipiepy's analysis; a lone verb in its dictionary form (숨다, 감다, 신다) is taken as that
+    verb, where the best analysis of one word out of context is often a noun or another stem."""
+    kiwi = _kiwi()
+    if text.endswith("다") and len(text) >= 2 and all(is_syllable(ch) for ch in text):
+        for tokens, _ in kiwi.analyze(text, top_n=4):
+            if len(tokens) == 2 and tokens[0].tag in ("VV", "VA") and tokens[1].form == "다" \
+                    and tokens[0].form + "다" == text:
+                return tokens
+    return kiwi.tokenize(text)
 
 
 def _tokens(text: str):
