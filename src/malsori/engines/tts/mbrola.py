@@ -161,7 +161,7 @@ class MbrolaKoreanSynthesizer:
             base = pitch_hz or default_hz
             last_phrase = number == len(phrases) - 1
             total = sum(len(words) for words, _ in parts)
-            index, start = 0, clock
+            index, start, first_line = 0, clock, len(lines)
             for k, (words, mark) in enumerate(parts):
                 final_part = k == len(parts) - 1
                 for j, word in enumerate(words):
@@ -178,6 +178,8 @@ class MbrolaKoreanSynthesizer:
                     pause = PAUSE_MS.get(mark[:1], 250)
                     lines.append(f"_ {pause}")
                     clock += pause
+            if pitch_hz:
+                lines[first_line:] = _centre_pitch(lines[first_line:], pitch_hz)
             spans.append((start, clock))
             pause = round(1000 * pause_after) if pause_after > 0 else (300 if last_phrase and parts else 0)
             if pause:
@@ -235,6 +237,21 @@ class MbrolaKoreanSynthesizer:
                 raise ModelError(f"mbrola failed: {proc.stderr.decode(errors='replace').strip()[:200]}")
             samples, rate = sf.read(out, dtype="float32")
         return Audio(samples, int(rate))
+
+
+def _centre_pitch(lines: list[str], median_hz: float) -> list[str]:
+    """Phone lines with every pitch target scaled so that their median is ``median_hz``: the
+    accentual phrases spend more time high than low, which would raise a wanted register."""
+    targets = [float(v) for line in lines for v in line.split()[3::2]]
+    if not targets:
+        return lines
+    factor = median_hz / float(np.median(targets))
+    out = []
+    for line in lines:
+        name, ms, *points = line.split()
+        points = [p if i % 2 == 0 else f"{float(p) * factor:.0f}" for i, p in enumerate(points)]
+        out.append(" ".join([name, ms, *points]))
+    return out
 
 
 def _tone(position: int, length: int, starts_high: bool) -> float:
