@@ -1,6 +1,6 @@
 """Expressive speech translation against the plain cascade, on dev speech, in one process.
 
-    python benchmarks/expressive_bench.py [--parts en,whisper,ko] [--per-speaker 3] [--limit N]
+    python benchmarks/expressive_bench.py [--parts en,whisper,ko] [--per-speaker 3] [--limit N] [--ko-targets eng,kor]
 
 en: English dev speakers (LibriSpeech x3, LJSpeech, speechbrain x2, a LibriVox reader; up to
     --per-speaker utterances each) plus 5 FLEURS sentences, translated to Spanish (s2st) plainly
@@ -165,7 +165,7 @@ def part_ko(translator, args):
     for r in rows:
         r["file"] = str(DATA / r["path"])
     audios = [load_audio(r["file"], 16000) for r in rows]
-    for tgt in ("eng", "kor"):
+    for tgt in args.ko_targets.split(","):
         print(f"\n## kor -> {tgt}, {len(rows)} emotional utterances (ema, nea)")
         stats = collections.defaultdict(lambda: collections.defaultdict(list))
         for row, audio in zip(rows, audios):
@@ -193,6 +193,7 @@ def part_ko(translator, args):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--parts", default="en,whisper,ko")
+    parser.add_argument("--ko-targets", default="eng,kor", help="ko part: output languages")
     parser.add_argument("--per-speaker", type=int, default=3)
     parser.add_argument("--whispers", type=int, default=10)
     parser.add_argument("--limit", type=int, default=0)
