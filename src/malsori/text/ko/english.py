@@ -20,8 +20,13 @@ How a word is read, first match wins:
    북엔드, 파인애플). Where established usage follows the spelling rather than the American
    pronunciation, the spelling decides: o said [ɑ] is 오 (존, 쇼핑), t/d/n/s + u keeps its
    British y (튜브, 뉴, 스튜던트), unstressed vowels written i, final a, -et, -el, -em and a plural
-   -s follow the letters (패밀리, 피자, 티켓, 모델, 시스템, 뉴스), -le and -son/-ten are syllabic
-   (구글, 레슨, 세븐);
+   -s follow the letters (패밀리, 피자, 티켓, 모델, 시스템, 뉴스), -le, -ndal and -son/-ten are
+   syllabic (구글, 샌들, 레슨, 세븐). For this the vowel sounds are matched with the word's vowel
+   letters, and a vowel the dictionary drops before r or l is put back (오페라). The spelling or
+   British English also decides for -age, -ate, -ain and -ile (패키지, 프라이빗, 캡틴, 모바일),
+   [jə] written u (레귤러), a reduced e before a stressed vowel (텔레폰, 프레젠테이션), a before
+   r + vowel (캐릭터) and -cket after a or u (패킷, 버킷; but 포켓, 로켓); a word ending in a, i or
+   o after a consonant, mostly Italian, Spanish or Latin, has its a as 아 (바닐라, 망고, 안테나);
 6. CamelCase: each part on its own (PowerPoint -> 파워포인트); two dictionary words run together
    (powerbank -> 파워뱅크);
 7. otherwise a letter-to-sound guess (``_guess_sounds``): English consonant digraphs and magic e,
@@ -65,7 +70,7 @@ EXCEPTIONS = {
     "kitchen": "키친", "travel": "트래블", "label": "레이블", "cinema": "시네마", "fantasy": "판타지",
     "category": "카테고리", "comedy": "코미디", "melon": "멜론", "problem": "프로블럼", "shirt": "셔츠",
     "whisky": "위스키", "whiskey": "위스키", "alcohol": "알코올", "allergy": "알레르기", "vitamin": "비타민",
-    "media": "미디어", "idea": "아이디어",
+    "media": "미디어", "idea": "아이디어", "every": "에브리",
     # brands and names spelled their own way
     "android": "안드로이드", "windows": "윈도", "python": "파이선", "excel": "엑셀", "amazon": "아마존",
     "instagram": "인스타그램", "linux": "리눅스", "uber": "우버", "mcdonald": "맥도날드", "mcdonald's": "맥도날드",
@@ -174,7 +179,8 @@ def _phones(word: str) -> list[str] | None:
 # and endings CMUdict also lists as words but which are never one half of a compound.
 SHORT_PARTS = {"in", "on", "up", "to"}
 SUFFIXES = {"ing", "ings", "ion", "ions", "ism", "est", "ness", "less", "ful", "son", "ton", "ley", "ment", "able",
-            "ish", "ers", "ier", "ies", "ist", "ity", "ous", "age", "ance", "ence", "ant", "ent", "ive", "ize"}
+            "ish", "ers", "ier", "ies", "ist", "ity", "ous", "age", "ance", "ence", "ant", "ent", "ive", "ize",
+            "ade"}
 
 
 def _compound(key: str, phones: list[str]) -> str | None:
@@ -234,6 +240,7 @@ class Sound(NamedTuple):
     phone: str            # ARPAbet without stress: "AE", "K"
     stress: int | None    # 0, 1, 2 for vowels; None for consonants
     letters: str | None   # the vowel letters a vowel is written with ("o", "ea"), when known
+    at: int | None = None  # where those letters start in the word
 
 
 def _hangul(key: str, phones: list[str]) -> str:
@@ -242,27 +249,66 @@ def _hangul(key: str, phones: list[str]) -> str:
 
 def _align(key: str, phones: list[str]) -> list[Sound]:
     """Sounds of ``phones``, each vowel with the letters it is written with when the word's vowel
-    letter groups can be matched one to one with its vowel sounds."""
+    letter groups can be matched one to one with its vowel sounds. A vowel letter between a
+    consonant and r or l that the dictionary drops (op(e)ra, temp(e)rature: English syncope) is put
+    back, as Korean writes the full form (오페라, 템퍼러처)."""
     sounds = [Sound(p.rstrip("012"), int(p[-1]) if p[-1].isdigit() else None, None) for p in phones]
     vowels = [i for i, s in enumerate(sounds) if s.phone in VOWEL_PHONES]
     groups = _matching_groups(key, len(vowels))
-    if groups:
-        for index, letters in zip(vowels, groups):
-            sounds[index] = sounds[index]._replace(letters=letters)
+    if groups is None:
+        return _restore_syncope(key, sounds, vowels) or sounds
+    for index, (at, letters) in zip(vowels, groups):
+        sounds[index] = sounds[index]._replace(letters=letters, at=at)
     return sounds
 
 
+def _restore_syncope(key: str, sounds: list[Sound], vowels: list[int]) -> list[Sound] | None:
+    """The sounds with a dropped vowel put back, when the spelling has exactly one vowel group more
+    than the sounds, and that group is one letter between a consonant and r/l where the sounds
+    have a consonant cluster ending in that r/l (opera AA1 P R AH0: o-p-e-r-a)."""
+    for groups in (_vowel_groups(key), _without_silent_e(key, _vowel_groups(key))):
+        if groups is None or len(groups) != len(vowels) + 1:
+            continue
+        for j in range(1, len(groups) - 1):
+            at, letters = groups[j]
+            # not el, the silent e of a stem before -ly, -less (lovely), nor every- (everything 에브리싱)
+            if not (len(letters) == 1 and letters in "aeiou" and key[at - 1] not in "aeiouy"
+                    and key[at + 1:at + 2] in ("r", "l") and key[at:at + 2] != "el" and key[at:at + 3] != "ery"):
+                continue
+            between = range(vowels[j - 1] + 1, vowels[j])  # the consonants where the vowel was
+            liquid = vowels[j] - 1
+            if (len(between) < 2 or sounds[liquid].phone != key[at + 1].upper()
+                    or sounds[vowels[j - 1]].phone in LONG_VOWELS):  # after a long vowel: a magic e
+                continue
+            kept = groups[:j] + groups[j + 1:]
+            out = list(sounds)
+            for index, (g_at, g_letters) in zip(vowels, kept):
+                out[index] = out[index]._replace(letters=g_letters, at=g_at)
+            if key[at + 1] == "r":  # op(e)ra: [ər] before a vowel, as camera's ER0
+                out[liquid] = Sound("ER", 0, letters, at)
+            else:  # [ə] before the l
+                out.insert(liquid, Sound("AH", 0, letters, at))
+            return out
+    return None
+
+
+LONG_VOWELS = {"AY", "EY", "OW", "IY", "UW", "OY", "AW"}
 # Vowel letter pairs that are often two syllables (pi-a-no, vi-de-o, i-de-a).
 HIATUS = {"ia", "io", "iu", "ea", "eo", "ua", "ue", "uo", "ui", "oa", "oe", "ao"}
+Group = tuple[int, str]  # (where in the word, letters)
 
 
-def _matching_groups(key: str, count: int) -> list[str] | None:
+def _vowel_groups(key: str) -> list[Group]:
+    # y is a vowel unless it starts a syllable; w is one after a vowel (ew, ow, aw) when no vowel follows
+    return [(m.start(), m.group()) for m in re.finditer(r"(?:[aeiou]|(?<=.)y(?![aeiou]))+(?:w(?![aeiouy]))?", key)]
+
+
+def _matching_groups(key: str, count: int) -> list[Group] | None:
     """Vowel letter groups of ``key``, as many as ``count``: as written (ea, ou), else with a silent
     final e dropped, else with vowel pairs that span two syllables split, else letter by letter."""
-    # y is a vowel unless it starts a syllable; w is one after a vowel (ew, ow, aw) when no vowel follows
-    groups = re.findall(r"(?:[aeiou]|(?<=.)y(?![aeiou]))+(?:w(?![aeiouy]))?", key)
+    groups = _vowel_groups(key)
     hiatus = [piece for g in groups for piece in _split_hiatus(g)]
-    letters = [piece for g in groups for piece in re.findall(r"[aeiou]y?w?|y", g)]
+    letters = [(at + m.start(), m.group()) for at, g in groups for m in re.finditer(r"[aeiou]y?w?|y", g)]
     for split_groups in (groups, hiatus, letters):
         for candidate in (split_groups, _without_silent_e(key, split_groups)):
             if candidate is not None and len(candidate) == count:
@@ -270,18 +316,19 @@ def _matching_groups(key: str, count: int) -> list[str] | None:
     return None
 
 
-def _split_hiatus(group: str) -> list[str]:
-    pieces = [group[0]]
-    for previous, letter in zip(group, group[1:]):
-        if previous + letter in HIATUS:
-            pieces.append(letter)
+def _split_hiatus(group: Group) -> list[Group]:
+    at, text = group
+    pieces = [(at, text[0])]
+    for k in range(1, len(text)):
+        if text[k - 1] + text[k] in HIATUS:
+            pieces.append((at + k, text[k]))
         else:
-            pieces[-1] += letter
+            pieces[-1] = (pieces[-1][0], pieces[-1][1] + text[k])
     return pieces
 
 
-def _without_silent_e(key: str, groups: list[str]) -> list[str] | None:
-    if groups and groups[-1] == "e" and re.search(r"[^aeiou]e[sd]?$", key):
+def _without_silent_e(key: str, groups: list[Group]) -> list[Group] | None:
+    if groups and groups[-1][1] == "e" and re.search(r"[^aeiou]e[sd]?$", key):
         return groups[:-1]
     return None
 
@@ -292,8 +339,9 @@ def _respell(key: str, sounds: list[Sound]) -> list[Sound]:
     if key.startswith("wh") and sounds[0].phone == "W":  # white, whistle: [hw] (휘슬)
         sounds.insert(0, Sound("HH", None, None))
     sounds = _syllabic_endings(key, sounds)
+    sounds = [_british_short_a(key, sounds, i) for i in range(len(sounds))]
     sounds = [_reduced_vowel(key, sounds, i) if s.stress == 0 else s for i, s in enumerate(sounds)]
-    sounds = _r_colour_before_vowel(sounds)
+    sounds = _r_colour_before_vowel(key, sounds)
     if (sounds[-1].phone == "Z" and key.endswith("s") and not key.endswith(("ss", "ies", "us"))
             and len(sounds) > 1 and sounds[-2].phone != "D"):
         sounds[-1] = Sound("S", None, None)  # news, James, times: a final -s is 스 (뉴스, 제임스)
@@ -311,16 +359,38 @@ def _british_yod(sounds: list[Sound]) -> list[Sound]:
     return out
 
 
+def _british_short_a(key: str, sounds: list[Sound], i: int) -> Sound:
+    """Stressed a. In an Italian-type word it is 아 (mango 망고, panorama 파노라마, alpha 알파),
+    as Korean writes such words by their letters. Elsewhere, a before r and a vowel is [æ] in
+    British English where American merges it with [ɛ]: character 캐릭터, carry 캐리, paradox
+    패러독스 (not Mary 메리, parent, Sarah: [eə] before r + e or y, and often in two syllables)."""
+    s = sounds[i]
+    if not s.stress or s.letters != "a" or s.at is None:
+        return s
+    if s.phone == "AE" and _romance(key):
+        return s._replace(phone="AA")
+    if s.phone != "EH" or _romance(key):
+        return s
+    vowels_after = sum(x.phone in VOWEL_PHONES for x in sounds[i + 1:])
+    if re.match(r"a(?:rr|ri[^aeiou])", key[s.at:]) or re.match("ar[ao]", key[s.at:]) and vowels_after > 1:
+        return s._replace(phone="AE")
+    return s
+
+
 def _syllabic_endings(key: str, sounds: list[Sound]) -> list[Sound]:
-    """-le and -son/-ten/-ven endings have no vowel of their own: google 구글, lesson 레슨, seven
-    세븐, button 버튼 (but Boston 보스턴, Washington 워싱턴: a cluster before the ending)."""
-    end = len(sounds) - (1 if sounds[-1].phone in ("Z", "S", "D") and len(sounds) > 3 else 0)
+    """-le, -ndal and -son/-ten/-ven endings have no vowel of their own: google 구글, scandal 스캔들,
+    lesson 레슨, seven 세븐, button 버튼 (but Boston 보스턴, Washington 워싱턴: a cluster before the
+    ending; mobile 모바일: -ile; license 라이선스: the s after the ending is not a plural -s)."""
+    plural = sounds[-1].phone in ("Z", "S", "D") and key[-1] in "sd" and len(sounds) > 3
+    end = len(sounds) - (1 if plural else 0)
     if end < 3 or sounds[end - 2].phone != "AH" or sounds[end - 2].stress != 0:
         return sounds
     before, last = sounds[end - 3], sounds[end - 1]
     stem = re.sub(r"[sd]$", "", key)
-    if last.phone == "L" and stem.endswith("le") and before.phone not in VOWEL_PHONES:
+    if last.phone == "L" and re.search("[^aeiouy]le$", stem) and before.phone not in VOWEL_PHONES:
         return sounds[:end - 2] + sounds[end - 1:]
+    if last.phone == "L" and before.phone == "D" and end >= 4 and sounds[end - 4].phone == "N":
+        return sounds[:end - 2] + sounds[end - 1:]  # [ndəl] as in handle, however written: sandal 샌들
     if last.phone == "N" and sounds[end - 2].letters not in ("a", "i", None) and _syllabic_n_after(sounds, end - 3):
         return sounds[:end - 2] + sounds[end - 1:]
     return sounds
@@ -334,40 +404,94 @@ def _syllabic_n_after(sounds: list[Sound], index: int) -> bool:
     return consonant in ("T", "D", "P", "B", "V", "F") and (previous in VOWEL_PHONES or previous == "R")
 
 
+def _romance(key: str) -> bool:
+    """A word that ends in a, i or o after a consonant (vanilla, spaghetti, mango; not studio or
+    idea): mostly Italian, Spanish and Latin words, which Korean spells by their letters (바닐라,
+    스파게티, 망고, 안테나)."""
+    return len(key) > 2 and key[-1] in "aio" and key[-2] not in "aeiouy"
+
+
 def _reduced_vowel(key: str, sounds: list[Sound], i: int) -> Sound:
-    """An unstressed [ə] is 어 by the rules, but usage often keeps the written vowel: family 패밀리,
-    pizza 피자, ticket 티켓, model 모델, system 시스템, police 폴리스, memory 메모리."""
+    """An unstressed [ə] is 어 by the rules, but usage often keeps the written vowel or the British
+    [ɪ]: family 패밀리, pizza 피자, ticket 티켓, model 모델, system 시스템, police 폴리스, memory
+    메모리, package 패키지, private 프라이빗, telephone 텔레폰, regular 레귤러."""
     s = sounds[i]
-    if s.phone != "AH" or s.letters is None:
+    if s.letters is None or s.phone not in ("AH", "AE"):
         return s
     letters, rest = s.letters, [x.phone for x in sounds[i + 1:]]
     first_vowel = all(x.phone not in VOWEL_PHONES for x in sounds[:i])
     last_vowel = all(p not in VOWEL_PHONES for p in rest)
     previous = sounds[i - 1].phone if i > 0 else ""
+    if s.phone == "AE":  # an unreduced unstressed a in an Italian-type word: antenna 안테나
+        return s._replace(phone="AA") if letters == "a" and _romance(key) else s
+    if letters == "i" and rest[:1] == ["L"] and last_vowel and re.search(r"[^aeiou]iles?$", key):
+        return s._replace(phone="AY")  # -ile is British [aɪl]: mobile 모바일, missile 미사일
     if letters in ("i", "y", "ui"):
         return s._replace(phone="IH")
-    if letters == "a" and not rest:
-        return s._replace(phone="AA")
+    if letters == "ea" and rest == ["JH"]:  # mileage 마일리지: the e is silent
+        letters = "a"
+    if letters == "a":
+        if not rest:
+            return s._replace(phone="AA")
+        if rest[0] == "JH" and re.search(r"ag(?:e[sdr]?|ers)$", key):  # -age, -ager: British [ɪdʒ]
+            # (package 패키지, village 빌리지, manager 매니저; not agenda 어젠다)
+            return s._replace(phone="IH")
+        if rest in (["T"], ["T", "S"]) and re.search(r"[^aeiou]ates?$", key):
+            return s._replace(phone="IH")  # -ate [ɪt] in nouns and adjectives: private 프라이빗
+        if _romance(key) and s.at:  # vanilla 바닐라, spaghetti 스파게티 (not agenda 어젠다)
+            return s._replace(phone="AA")
+    if letters == "ai" and previous not in VOWEL_PHONES:  # British [ɪ]: captain 캡틴, mountain 마운틴
+        return s._replace(phone="IH")
+    if letters == "u" and previous == "Y":  # [jə] written u is [ju]: regular 레귤러, ambulance 앰뷸런스
+        return s._replace(phone="UW")
     if letters == "e":
         if first_vowel or rest in (["M"], ["M", "Z"]) or (rest == ["L"] and previous in ("D", "V", "K", "S", "Z", "T")):
             return s._replace(phone="EH")
         if rest == ["T"] or rest == ["T", "S"]:
-            return s._replace(phone="EH" if previous in ("K", "M", "P") else "IH")
+            return _final_et(s, sounds, i)
         if rest == ["S"]:  # -ness, -less, -ress: 시크니스, 와이어리스, 매트리스
             return s._replace(phone="IH")
+        # Before a stressed vowel the letter is kept (telephone 텔레폰, presentation 프레젠테이션:
+        # the vowel of a word element); in a suffix before an unstressed one it is not (emergency
+        # 이머전시, society 소사이어티), nor is the e of -le + ment (settlement 세틀먼트).
+        following = next((x for x in sounds[i + 1:] if x.phone in VOWEL_PHONES), None)
+        syllabic_le = s.at is not None and s.at >= 2 and re.match("[^aeiouy]le[^aeiouy]", key[s.at - 2:s.at + 2])
+        if following is not None and following.stress and not syllabic_le:
+            return s._replace(phone="EH")
     if letters == "o" and not last_vowel and not (first_vowel and key.startswith("co")):
         return s._replace(phone="AA")  # AA written o is 오, and short
     return s
 
 
-def _r_colour_before_vowel(sounds: list[Sound]) -> list[Sound]:
-    """An r-coloured vowel before another vowel is the vowel and an r onset (camera 캐머라); the
-    vowel is 오 when written o (memory 메모리, history 히스토리)."""
+def _final_et(s: Sound, sounds: list[Sound], i: int) -> Sound:
+    """Final -et [ɪt] is 잇 (타깃, 캐비닛, 태블릿), but 엣 after m and p (헬멧, 카펫) and after k,
+    save after a stressed short a or u (포켓, 로켓, 소켓; 패킷, 버킷, 블랭킷). After a vowel it
+    stays [ə] (diet)."""
+    previous = sounds[i - 1].phone
+    if previous in VOWEL_PHONES:
+        return s
+    if previous == "K":
+        j = i - 3 if i >= 3 and sounds[i - 2].phone == "NG" else i - 2  # the vowel before (blanket: a-nk)
+        before = sounds[j].phone if j >= 0 else ""
+        return s._replace(phone="IH" if before in ("AE", "AH") else "EH")
+    return s._replace(phone="EH" if previous in ("M", "P") else "IH")
+
+
+def _r_colour_before_vowel(key: str, sounds: list[Sound]) -> list[Sound]:
+    """An r-coloured vowel before another vowel is the vowel and an r onset (general 제너럴); the
+    vowel is 오 when written o (memory 메모리, history 히스토리), 이 when written i or y (syrup
+    시럽: British [ɪr]) and 에 when written e in an Italian-type word (opera 오페라)."""
     out: list[Sound] = []
     for i, s in enumerate(sounds):
         following = sounds[i + 1].phone if i + 1 < len(sounds) else ""
         if s.phone == "ER" and following in VOWEL_PHONES:
-            vowel = "AA" if s.letters == "o" and s.stress == 0 else "AH"
+            vowel = "AH"
+            if s.letters == "o" and s.stress == 0:
+                vowel = "AA"
+            elif s.letters in ("i", "y") and (i == 0 or sounds[i - 1].phone != "W"):  # not squirrel
+                vowel = "IH"
+            elif s.letters == "e" and s.stress == 0 and _romance(key):
+                vowel = "EH"
             out += [Sound(vowel, s.stress, "o" if vowel == "AA" else s.letters), Sound("R", None, None)]
         else:
             out.append(s)
