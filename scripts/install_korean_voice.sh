@@ -19,7 +19,10 @@ case "$codename" in bookworm|trixie|forky|sid) ;; *) codename=bookworm ;; esac  
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/lists/partial" "$work/cache/archives/partial"
-echo "deb http://deb.debian.org/debian $codename contrib non-free" > "$work/sources.list"
+# The system's own Debian mirror (a proxy or local mirror may be all that is reachable).
+mirror="$(grep -hs -m1 -oE 'https?://[^ ]+/debian/?( |$)' /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
+          /etc/apt/sources.list.d/*.sources | head -1 | tr -d ' ' || true)"
+echo "deb ${mirror:-http://deb.debian.org/debian} $codename contrib non-free" > "$work/sources.list"
 apt_opts=(-o "Dir::Etc::sourcelist=$work/sources.list" -o "Dir::Etc::sourceparts=/nonexistent" -o "APT::Sandbox::User=$(id -un)"
           -o "Dir::State::Lists=$work/lists" -o "Dir::Cache=$work/cache" -o "Debug::NoLocking=1")
 echo "malsori: fetching Debian's mbrola and mbrola-hn1 ($codename contrib/non-free)"
