@@ -5,6 +5,8 @@ allophones (``text.ko.phonetic``), durations and intonation are all ours. Intona
 the Seoul Korean accentual phrase (Jun's T-H-L-H: a word starts high after an aspirated or tense
 consonant, ㅅ or ㅎ, low otherwise, rises on its second syllable and ends high), under a gentle
 declination, with a low fall at the end of a statement and a rise at the end of a question.
+Phrases (expressive output) set their own register, pitch spread, pace, level and pauses in the
+same plan. Two voices: hn1, and hn1-f with its formants and pitch raised.
 
 The voice is Debian's ``mbrola-hn1`` (non-free: to be used with MBROLA only, not to be sold):
 ``bash scripts/install_korean_voice.sh`` unpacks it and the ``mbrola`` program into malsori's
@@ -65,12 +67,12 @@ VOICES = {"hn1": Variant(1.0, None), "hn1-f": Variant(1.19, 210.0)}
 
 
 @dataclass
-class Voice:
-    program: Path
-    database: Path
+class Installation:
+    program: Path  # the mbrola executable
+    database: Path  # hn1's diphone database
 
 
-def find_voice(model_dir: str | os.PathLike | None = None) -> Voice:
+def find_voice(model_dir: str | os.PathLike | None = None) -> Installation:
     """The mbrola program and hn1 database: in ``model_dir``, malsori's model folder, or where
     Debian's packages put them."""
     from malsori.models.catalog import imported_dir
@@ -78,11 +80,11 @@ def find_voice(model_dir: str | os.PathLike | None = None) -> Voice:
     folders = [Path(model_dir).expanduser()] if model_dir else [imported_dir("mbrola-hn1")]
     for folder in folders:
         if (folder / "hn1" / "hn1").is_file() and (folder / "mbrola").is_file():
-            return Voice(folder / "mbrola", folder / "hn1" / "hn1")
+            return Installation(folder / "mbrola", folder / "hn1" / "hn1")
     system = Path("/usr/share/mbrola/hn1/hn1")
     program = shutil.which("mbrola")
     if model_dir is None and system.is_file() and program:
-        return Voice(Path(program), system)
+        return Installation(Path(program), system)
     where = model_dir or imported_dir("mbrola-hn1")
     raise ModelError(f"the Korean MBROLA voice is not installed in {where}: bash scripts/install_korean_voice.sh")
 
@@ -105,7 +107,7 @@ class MbrolaKoreanSynthesizer:
         # 1.3 and 1.45: 28.5 and 22.8%.
         self.tempo = tempo
         self.timeout = timeout
-        self._voice: Voice | None = None
+        self._installation: Installation | None = None
 
     def voice_languages(self) -> set[str]:
         return {"kor"}
@@ -213,9 +215,9 @@ class MbrolaKoreanSynthesizer:
         return lines
 
     def _run(self, pho: str, formant_scale: float = 1.0) -> Audio:
-        if self._voice is None:
-            self._voice = find_voice(self.model_dir)
-        voice = self._voice
+        if self._installation is None:
+            self._installation = find_voice(self.model_dir)
+        installed = self._installation
         import tempfile
 
         import soundfile as sf
@@ -227,7 +229,7 @@ class MbrolaKoreanSynthesizer:
                 # -e: a missing diphone is bridged rather than fatal (hn1 lacks a few rare pairs).
                 # -l reads the database as if recorded at another rate: every formant scales.
                 scale = ["-l", str(round(DATABASE_RATE * formant_scale))] if formant_scale != 1.0 else []
-                proc = subprocess.run([str(voice.program), "-e", *scale, str(voice.database), "-", str(out)],
+                proc = subprocess.run([str(installed.program), "-e", *scale, str(installed.database), "-", str(out)],
                                       input=pho.encode("ascii"), capture_output=True, timeout=self.timeout)
             except subprocess.TimeoutExpired:
                 raise ModelError(f"mbrola did not finish within {self.timeout:.0f} s") from None
