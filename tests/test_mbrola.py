@@ -80,9 +80,17 @@ def test_other_languages_and_voices_are_refused():
         tts.synthesize("안녕", "kor", voice="ko+f3")
 
 
-def test_a_missing_voice_is_a_one_line_error(tmp_path):
+def test_a_missing_voice_is_a_one_line_error(tmp_path, monkeypatch):
     with pytest.raises(ModelError, match="install_korean_voice.sh"):
         MbrolaKoreanSynthesizer(model_dir=tmp_path).synthesize("안녕하세요", "kor")
+    # Asking speak for it by name says how to install it, rather than handing the name to eSpeak NG.
+    from malsori.pipelines.speak import speak_document
+
+    monkeypatch.setenv("MALSORI_HOME", str(tmp_path))
+    monkeypatch.setattr("malsori.engines.tts.mbrola.SYSTEM_DATABASE", tmp_path / "none")
+    with pytest.raises(ModelError, match="mbrola-hn1"):
+        speak_document(["안녕하세요."], "kor", tmp_path / "a.wav", voice="hn1")
+    assert not (tmp_path / "a.wav").exists()
 
 
 @needs_voice

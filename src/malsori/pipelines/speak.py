@@ -110,6 +110,11 @@ def _synthesizer_for(language: str, voice: str | None = None) -> Synthesizer:
     if voice is not None:
         # An engine that lists the voice, else eSpeak NG, which takes any of its variants by name.
         listed = [e for e in engines if voice in getattr(e, "voices", lambda _: [])(language)]
+        if not listed and language == "kor":
+            from malsori.engines.tts.mbrola import VOICES, find_voice
+
+            if voice in VOICES:
+                find_voice()  # an MBROLA voice that is not installed: the error says how to get it
         engines = listed or [e for e in engines if e.name == "espeak-ng"] or engines
     if not engines:
         raise LanguageError(f"no voice for {language!r}")

@@ -60,6 +60,7 @@ class Variant:
 
 
 DATABASE_RATE = 16000
+SYSTEM_DATABASE = Path("/usr/share/mbrola/hn1/hn1")  # where Debian's mbrola-hn1 puts it
 # hn1 is one man's voice. Its formants scaled by 1.19 (about the ratio of women's to men's) and its
 # pitch raised give a second, higher voice for female speakers and listeners who want one; Whisper
 # base read both at 22.7% CER on 20 dev scripts.
@@ -81,12 +82,12 @@ def find_voice(model_dir: str | os.PathLike | None = None) -> Installation:
     for folder in folders:
         if (folder / "hn1" / "hn1").is_file() and (folder / "mbrola").is_file():
             return Installation(folder / "mbrola", folder / "hn1" / "hn1")
-    system = Path("/usr/share/mbrola/hn1/hn1")
     program = shutil.which("mbrola")
-    if model_dir is None and system.is_file() and program:
-        return Installation(Path(program), system)
+    if model_dir is None and SYSTEM_DATABASE.is_file() and program:
+        return Installation(Path(program), SYSTEM_DATABASE)
     where = model_dir or imported_dir("mbrola-hn1")
-    raise ModelError(f"the Korean MBROLA voice is not installed in {where}: bash scripts/install_korean_voice.sh")
+    raise ModelError(f"the Korean MBROLA voice is not installed in {where}: bash scripts/install_korean_voice.sh "
+                     "(in malsori's source), or apt-get install mbrola mbrola-hn1 from Debian non-free")
 
 
 class MbrolaKoreanSynthesizer:
