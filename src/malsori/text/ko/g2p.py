@@ -17,8 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from malsori.text.ko.lexicon import LATERAL_WORDS, NO_N_INSERTION, listed, takes_sai, tensed_syllables
 from malsori.text.ko.hangul import is_syllable, join, split
+from malsori.text.ko.lexicon import LATERAL_WORDS, NO_N_INSERTION, listed, takes_sai, tensed_syllables
 
 ASPIRATED = {"ㄱ": "ㅋ", "ㄷ": "ㅌ", "ㅂ": "ㅍ", "ㅈ": "ㅊ"}
 TENSE = {"ㄱ": "ㄲ", "ㄷ": "ㄸ", "ㅂ": "ㅃ", "ㅅ": "ㅆ", "ㅈ": "ㅉ"}
