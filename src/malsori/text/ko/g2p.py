@@ -410,8 +410,10 @@ class _Rules:
         word = self.words[b.word]
         rest_of_word = word[b.pos:]
         if self.new_word_starts(a, b, space):
-            if space and a.c not in OBSTRUENT_CODAS:
-                return  # 는 음식: words stay apart unless the coda changes by linking
+            if space and (a.c not in OBSTRUENT_CODAS or b.v in Y_VOWELS):
+                # 는 음식: words stay apart unless the coda changes by linking; before 이/야/여/요/유
+                # they stay apart unless said as one, with ㄴ-insertion (제국 육군, not 제구 귝꾼)
+                return
             # Art. 15: the coda is neutralised, then links (겉옷 -> 거돋, 밭 아래 -> 바 다래).
             a.c, b.o = "", NEUTRAL.get(a.c, a.c)
             self.note("15", a, b, before=before)
