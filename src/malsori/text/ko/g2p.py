@@ -385,6 +385,8 @@ class _Rules:
             return False  # the article's own exceptions: 6·25 [유기오], 송별연 [송벼련], 등용문
         if not space and b.compound_start:
             return True  # 솜이불 -> 솜니불, 물약 -> 물략
+        if a.coda_tag in ("NR", "SN") and b.onset_tag == "NNB":
+            return False  # a counter after a numeral links: 6일 -> 유길, 16일 -> 심뉴길
         if self.new_word_starts(a, b, space):
             compound = not space and b.pos > 0 and word[b.pos:].startswith(LEXICAL_VOWEL_STARTS)
             return not compound and (not space or self.said_as_one(a, b))  # 한 일 -> 한 닐
