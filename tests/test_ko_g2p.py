@@ -33,7 +33,7 @@ MORPHOLOGICAL = [  # need the analysers: verb stems, modifiers, compounds
     ("금반지", "금반지", None), ("볶음밥", "보끔밥", "13"), ("팔다리", "팔다리", None), ("불고기", "불고기", None),
     ("비빔밥", "비빔빱", "28"),
     # ㄴ-insertion crosses a space after a modifier, not after a noun
-    ("할 일", "할 릴", "29"), ("사람 있는데", "사람 인는데", "18"), ("제국 육군", "제국 육꾼", "23"),
+    ("할 일", "할 릴", "29"), ("사람 있는데", "사람 인는데", "18"), ("제국 육군", "제국 육꾼", "23"), ("일층 입국장", "일층 입꾹짱", "23"),
     ("6일", "유길", "15"), ("16일", "심뉴길", "15"),  # a counter after a numeral links: no ㄴ-insertion
     # ... and comes before substantive suffixes, reduplicated halves and after the prefixes 설-, 덧-
     ("가정용", "가정뇽", "29"), ("부산역", "부산녁", "29"), ("야들야들", "야들랴들", "29"),

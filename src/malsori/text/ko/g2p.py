@@ -375,7 +375,8 @@ class _Rules:
         but not after a noun before other verbs (사람 있는데 is not 사람 닌는데)."""
         if not self.morphology:
             return True
-        return a.coda_tag in ("ETM", "MM", "MAG", "NR", "SN") or self.words[b.word].startswith("입")
+        return a.coda_tag in ("ETM", "MM", "MAG", "NR", "SN") or (self.words[b.word].startswith("입")
+                                                                  and _verb(b.onset_tag))
 
     def inserts_n(self, a: _Syl, b: _Syl, space: bool) -> bool:
         """Art. 29: whether ㄴ is inserted before ``b`` (이/야/여/요/유 starting a word, a compound's
