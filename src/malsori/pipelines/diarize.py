@@ -5,8 +5,11 @@ recording's mean -> spectral clustering of their affinity, pruned to each window
 neighbours, with the number of speakers taken at the largest eigengap (Park et al. 2019, "Auto-
 tuning spectral clustering for speaker diarization using normalized maximum eigengap") -> every
 50 ms frame takes the speaker whose centroid its covering windows are closest to -> turns.
-Where a frame's second speaker scores almost as well as its first, the frame is given to both:
-a weak cue for overlapped speech (it gains little; overlap is what this design misses most).
+Overlapped speech: with the segmentation model installed (pyannote segmentation-3.0,
+``malsori.engines.speaker.segmentation``), it finds the speech in place of the VAD and marks the
+frames where two people talk; each such frame gets its second-closest speaker as well. Without
+it, a frame whose second speaker scores almost as well as its first is given to both: a weak
+cue (window scores tell overlap at ROC AUC 0.64, the model at 0.93 on the AMI excerpts).
 """
 
 from __future__ import annotations
@@ -43,16 +46,36 @@ class DiarizationOptions:
     overlap: bool = True
     overlap_margin: float = 0.05  # a frame's second speaker is heard when it scores this close to the first
     min_overlap_s: float = 0.1
+    # With the segmentation model: frames above these probabilities are speech / overlapped, and
+    # the speech is the VAD's (best on AMI: 24.0% DER against 24.3% for either's), the model's, or either's.
+    speech_from: str = "vad"
+    speech_threshold: float = 0.5
+    overlap_threshold: float = 0.5
 
 
 class SpeakerDiarization:
     """``apply(audio) -> Diarization``; engines are injected (tests pass small ones)."""
 
     def __init__(self, encoder: SpeakerEncoder | None = None, vad: VoiceActivityDetector | None = None,
-                 options: DiarizationOptions | None = None):
+                 options: DiarizationOptions | None = None, segmentation=None):
+        """``segmentation``: a ``PowersetSegmentation`` (or anything with ``frames(audio)``);
+        None uses the installed model when there is one, False never does."""
         self._encoder = encoder
         self._vad = vad
+        self._segmentation = segmentation
         self.options = options or DiarizationOptions()
+
+    @property
+    def segmentation(self):
+        if self._segmentation is None:
+            from malsori.models.catalog import is_available
+
+            self._segmentation = False
+            if is_available("pyannote-segmentation-3.0"):
+                from malsori.engines.speaker.segmentation import PowersetSegmentation
+
+                self._segmentation = PowersetSegmentation()
+        return self._segmentation
 
     @property
     def encoder(self):
@@ -82,7 +105,13 @@ class SpeakerDiarization:
             raise AudioError("empty audio: nothing to diarize")
         result = Diarization(uri, audio.duration)
         hook("speech", 0, 1)
-        regions = [r for r in self.vad.regions(audio) if r.end - r.start > 0.05]
+        frames = self.segmentation.frames(audio) if self.segmentation else None
+        regions = []
+        if frames is None or self.options.speech_from != "model":
+            regions = list(self.vad.regions(audio))
+        if frames is not None and self.options.speech_from != "vad":
+            regions = _union(regions, _regions(frames.speech > self.options.speech_threshold, frames.step))
+        regions = [r for r in regions if r.end - r.start > 0.05]
         hook("speech", 1, 1)
         if not regions:
             return result  # silence: zero speakers, a documented answer rather than an error
@@ -98,7 +127,11 @@ class SpeakerDiarization:
         if num_speakers is None:
             labels = absorb_small(centred, labels, self.options.min_cluster_share, min_speakers)
         hook("clustering", 1, 1)
-        result.turns = self._turns(spans, embeddings, labels, regions, audio.duration)
+        overlapped = None
+        if frames is not None:  # the model's frames read on this pipeline's 50 ms grid
+            grid = ((np.arange(int(np.ceil(audio.duration / FRAME_S))) + 0.5) * FRAME_S / frames.step).astype(int)
+            overlapped = frames.overlap[grid.clip(0, len(frames.overlap) - 1)] > self.options.overlap_threshold
+        result.turns = self._turns(spans, embeddings, labels, regions, audio.duration, overlapped)
         return result
 
     def _embed(self, audio: Audio, spans: list[tuple[float, float]]) -> np.ndarray:
@@ -107,7 +140,7 @@ class SpeakerDiarization:
             return embed_spans(audio, spans)
         return np.stack([self.encoder.embed(audio.slice(a, b)) for a, b in spans])
 
-    def _turns(self, spans, embeddings, labels, regions, duration) -> list[SpeakerTurn]:
+    def _turns(self, spans, embeddings, labels, regions, duration, overlapped=None) -> list[SpeakerTurn]:
         count = int(labels.max()) + 1
         centroids = np.stack([unit(embeddings[labels == k].mean(axis=0)) for k in range(count)])
         closeness = embeddings @ centroids.T  # (windows, speakers)
@@ -132,17 +165,38 @@ class SpeakerDiarization:
         name = lambda k: f"SPEAKER_{k:02d}"  # noqa: E731
         turns = _runs(best, speech, name)
         if self.options.overlap and count > 1:
-            turns += self._second_speakers(score, best, speech, covered, name)
+            turns += self._second_speakers(score, best, speech, covered, name, overlapped)
         return sorted(turns, key=lambda t: (t.start, t.speaker))
 
-    def _second_speakers(self, score, best, speech, covered, name) -> list[SpeakerTurn]:
+    def _second_speakers(self, score, best, speech, covered, name, overlapped=None) -> list[SpeakerTurn]:
+        """Overlapped frames (the model's, or else those whose second speaker scores within the
+        margin of the first) get their second-closest speaker too."""
         o = self.options
         ranked = np.argsort(-score, axis=1)
         second = np.where(ranked[:, 0] == best, ranked[:, 1], ranked[:, 0])
-        gap = score[np.arange(len(best)), best] - score[np.arange(len(best)), second]
-        extra = speech & covered & (gap < o.overlap_margin)
+        if overlapped is not None:
+            extra = speech & covered & overlapped[:len(best)]
+        else:
+            gap = score[np.arange(len(best)), best] - score[np.arange(len(best)), second]
+            extra = speech & covered & (gap < o.overlap_margin)
         labels = np.where(extra, second, -1)
         return [t for t in _runs(labels, labels >= 0, name) if t.duration >= o.min_overlap_s]
+
+
+def _regions(mask: np.ndarray, step: float) -> list[SpeechRegion]:
+    """Runs of True frames as regions."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
+    return [SpeechRegion(a * step, b * step) for a, b in zip(edges[::2], edges[1::2])]
+
+
+def _union(a: list[SpeechRegion], b: list[SpeechRegion]) -> list[SpeechRegion]:
+    merged: list[SpeechRegion] = []
+    for r in sorted(a + b, key=lambda r: r.start):
+        if merged and r.start <= merged[-1].end:
+            merged[-1] = SpeechRegion(merged[-1].start, max(merged[-1].end, r.end))
+        else:
+            merged.append(SpeechRegion(r.start, r.end))
+    return merged
 
 
 def windows(regions: list[SpeechRegion], options: DiarizationOptions) -> list[tuple[float, float]]:

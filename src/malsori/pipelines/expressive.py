@@ -38,6 +38,7 @@ MAX_PAUSE_S = 2.0
 MIN_PHRASE_WORDS = 2  # a one-word phrase is too short to re-pitch reliably
 FIT_LIMITS = (0.5, 2.0)  # dubbing may stretch further than pace transfer
 EDGE_KEEP_S = 0.03
+SHORTLIST = 8  # voices compared after equalisation
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ class ExpressiveRenderer:
         self.synthesizer = synthesizer
         self.options = options or ExpressiveOptions()
         self._encoder = encoder  # SpeakerEncoder; the GE2E one is loaded when a voice is chosen
-        self._voice_embeddings: dict[tuple[str, str, int | None], np.ndarray] = {}
+        self._voice_samples: dict[tuple[str, str, int | None], tuple[Audio, np.ndarray]] = {}
         # A live stream keeps the first voice chosen: its short units would otherwise hop
         # between neighbouring voices.
         self.keep_voice = keep_voice
@@ -85,9 +86,11 @@ class ExpressiveRenderer:
                      pitch_hz: float | None = None) -> str | None:
         """The synthesiser's voice nearest the source speaker (cosine of speaker embeddings), or
         None for its default when it has one voice or no speaker encoder is installed. Each
-        voice is embedded once per language, on the first text it is asked to speak; a
+        voice speaks once per language, the first text it is asked to speak; a
         ``PhraseSynthesizer`` speaks it at ``pitch_hz`` (the source's), as the output will be,
-        once per language and two-semitone band."""
+        once per language and two-semitone band. Each sample is compared after equalising it
+        toward the source, as the output will be: the voice nearest before equalisation is
+        often not the nearest after it."""
         if language in self._kept:
             return self._kept[language]
         voices = getattr(self.synthesizer, "voices", None)
@@ -106,7 +109,6 @@ class ExpressiveRenderer:
             report.warnings.append(f"no speaker encoder ({type(exc).__name__}): default voice")
             self._encoder = False
             return None
-        best, best_sim = None, -2.0
         band = None
         if pitch_hz and isinstance(self.synthesizer, PhraseSynthesizer):
             band = int(round(6 * np.log2(pitch_hz / 100)))  # two semitones wide
@@ -116,21 +118,27 @@ class ExpressiveRenderer:
                 # (measured: Korean speakers at 230-260 Hz came out at 200-215).
                 within = [v for v in candidates if (r := reach(v)) and r[0] <= pitch_hz * 1.05 and r[1] >= pitch_hz / 1.05]
                 candidates = within or candidates
-        for voice in candidates:
-            key = (language, voice, band)
-            if key not in self._voice_embeddings:
-                if band is None:
-                    spoken = self.synthesizer.synthesize(text, language, voice=voice)
-                else:
-                    spoken = self.synthesizer.synthesize_phrases(
-                        [Phrase(text, pitch_hz=100 * 2 ** (band / 6))], language, voice=voice)
-                self._voice_embeddings[key] = self._encoder.embed(spoken)
-            sim = float(np.dot(target, self._voice_embeddings[key]))
-            if sim > best_sim:
-                best, best_sim = voice, sim
+        samples = {voice: self._voice_sample(text, language, voice, band) for voice in candidates}
+        # Equalising every candidate costs an embedding each: the nearest few as they are spoken
+        # are re-ranked (re-ranking 8 instead of all lost 0.001 of mean similarity on 21 dev
+        # utterances).
+        shortlist = sorted(candidates, key=lambda v: -float(np.dot(target, samples[v][1])))[:SHORTLIST]
+        best = max(shortlist, key=lambda v: float(np.dot(target, self._encoder.embed(match_timbre(samples[v][0], source)))))
         if self.keep_voice:
             self._kept[language] = best
         return best
+
+    def _voice_sample(self, text: str, language: str, voice: str, band: int | None) -> tuple[Audio, np.ndarray]:
+        """The voice speaking (once per language and pitch band) and its embedding."""
+        key = (language, voice, band)
+        if key not in self._voice_samples:
+            if band is None:
+                spoken = self.synthesizer.synthesize(text, language, voice=voice)
+            else:
+                spoken = self.synthesizer.synthesize_phrases([Phrase(text, pitch_hz=100 * 2 ** (band / 6))],
+                                                             language, voice=voice)
+            self._voice_samples[key] = (spoken, self._encoder.embed(spoken))
+        return self._voice_samples[key]
 
     def render(self, source: Audio, words: list[Word], text: str, language: str,
                source_language: str | None = None, lexicon: dict | None = None) -> tuple[Audio, ExpressiveReport]:

@@ -170,7 +170,7 @@ def whisperize(audio: Audio, order: int = 16) -> Audio:
     return Audio(samples, int(rate))
 
 
-TIMBRE_BANDS = 20
+TIMBRE_BANDS = 40
 TIMBRE_LIMIT_DB = 9.0
 
 
