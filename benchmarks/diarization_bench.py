@@ -28,7 +28,7 @@ from common import DATA  # noqa: E402
 
 from malsori.audio import load_audio  # noqa: E402
 from malsori.eval.speaker import diarization_scores, pooled_der  # noqa: E402
-from malsori.pipelines.diarize import SpeakerDiarization, read_rttm, read_uem  # noqa: E402
+from malsori.pipelines.diarize import DiarizationOptions, SpeakerDiarization, read_rttm, read_uem  # noqa: E402
 from malsori.protocols import Diarization, SpeakerTurn  # noqa: E402
 
 
@@ -57,6 +57,7 @@ def main() -> None:
     parser.add_argument("--files", default="")
     parser.add_argument("--no-segmentation", action="store_true")
     parser.add_argument("--speech-from", default="vad", help="with segmentation: model, vad or union")
+    parser.add_argument("--overlap-threshold", type=float, default=DiarizationOptions.overlap_threshold)
     args = parser.parse_args()
     folder = DATA / "diarization"
     if not (folder / "ami_train.rttm").is_file():
@@ -66,10 +67,9 @@ def main() -> None:
     refs.update(read_rttm((folder / "sample.rttm").read_text()))
     uems = read_uem((folder / "ami_train.uem").read_text())
     names = args.files.split(",") if args.files else sorted(refs)
-    from malsori.pipelines.diarize import DiarizationOptions
-
     pipeline = SpeakerDiarization(segmentation=False if args.no_segmentation else None,
-                                  options=DiarizationOptions(speech_from=args.speech_from))
+                                  options=DiarizationOptions(speech_from=args.speech_from,
+                                                             overlap_threshold=args.overlap_threshold))
     print(f"segmentation model: {pipeline.segmentation.name if pipeline.segmentation else 'none (VAD only)'}")
     encoder = pipeline.encoder
     rows, audio_s, compute_s = [], 0.0, 0.0

@@ -50,7 +50,7 @@ class DiarizationOptions:
     # the speech is the VAD's (best on AMI: 24.0% DER against 24.3% for either's), the model's, or either's.
     speech_from: str = "vad"
     speech_threshold: float = 0.5
-    overlap_threshold: float = 0.5
+    overlap_threshold: float = 0.3  # AMI excerpts: DER 24.1% at 0.5, 23.5% at 0.3, 23.2% at 0.2
 
 
 class SpeakerDiarization:
