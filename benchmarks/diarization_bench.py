@@ -58,6 +58,7 @@ def main() -> None:
     parser.add_argument("--no-segmentation", action="store_true")
     parser.add_argument("--speech-from", default="vad", help="with segmentation: model, vad or union")
     parser.add_argument("--overlap-threshold", type=float, default=DiarizationOptions.overlap_threshold)
+    parser.add_argument("--speech-threshold", type=float, default=DiarizationOptions.speech_threshold)
     args = parser.parse_args()
     folder = DATA / "diarization"
     if not (folder / "ami_train.rttm").is_file():
@@ -69,7 +70,8 @@ def main() -> None:
     names = args.files.split(",") if args.files else sorted(refs)
     pipeline = SpeakerDiarization(segmentation=False if args.no_segmentation else None,
                                   options=DiarizationOptions(speech_from=args.speech_from,
-                                                             overlap_threshold=args.overlap_threshold))
+                                                             overlap_threshold=args.overlap_threshold,
+                                                             speech_threshold=args.speech_threshold))
     print(f"segmentation model: {pipeline.segmentation.name if pipeline.segmentation else 'none (VAD only)'}")
     encoder = pipeline.encoder
     rows, audio_s, compute_s = [], 0.0, 0.0

@@ -149,7 +149,9 @@ class PowersetSegmentation:
             self._net = _network(load_state(path))
         return self._net
 
-    def frames(self, audio: Audio) -> SegmentationFrames:
+    def chunks(self, audio: Audio) -> tuple[list[float], np.ndarray]:
+        """Start times (s) of the 10 s chunks and the network's powerset probabilities for each,
+        (chunks, 589 frames, 7 classes). The last chunk of a recording is padded with silence."""
         import torch
 
         net = self._load()
@@ -159,25 +161,30 @@ class PowersetSegmentation:
         starts = list(range(0, max(1, len(samples) - chunk + step), step))
         if starts[-1] + chunk < len(samples):
             starts.append(len(samples) - chunk)
-        frame_s = CHUNK_S / FRAMES_PER_CHUNK
-        total = int(np.ceil(len(samples) / SAMPLE_RATE / frame_s)) + 1
-        speech, overlap, count = np.zeros(total), np.zeros(total), np.zeros(total)
+        out = []
         for first in range(0, len(starts), self.batch):
             group = starts[first:first + self.batch]
             waves = np.zeros((len(group), 1, chunk), np.float32)
             for row, start in enumerate(group):
                 piece = samples[start:start + chunk]
-                waves[row, 0, :len(piece)] = piece  # the last chunk of a short recording is padded
+                waves[row, 0, :len(piece)] = piece
             with torch.inference_mode():
-                probs = net(torch.from_numpy(waves)).exp().numpy()
-            for start, p in zip(group, probs):
-                offset = int(round(start / SAMPLE_RATE / frame_s))
-                n = min(len(p), total - offset)
-                speech[offset:offset + n] += 1 - p[:n, NOBODY]
-                overlap[offset:offset + n] += p[:n, FIRST_PAIR:].sum(axis=1)
-                count[offset:offset + n] += 1
+                out.append(net(torch.from_numpy(waves)).exp().numpy())
+        return [s / SAMPLE_RATE for s in starts], np.concatenate(out)
+
+    def frames(self, audio: Audio) -> SegmentationFrames:
+        starts, probs = self.chunks(audio)
+        frame_s = CHUNK_S / FRAMES_PER_CHUNK
+        keep = int(np.ceil(audio.duration / frame_s))
+        total = keep + FRAMES_PER_CHUNK
+        speech, overlap, count = np.zeros(total), np.zeros(total), np.zeros(total)
+        for start, p in zip(starts, probs):
+            offset = int(round(start / frame_s))
+            n = min(len(p), total - offset)
+            speech[offset:offset + n] += 1 - p[:n, NOBODY]
+            overlap[offset:offset + n] += p[:n, FIRST_PAIR:].sum(axis=1)
+            count[offset:offset + n] += 1
         seen = count > 0
         speech[seen] /= count[seen]
         overlap[seen] /= count[seen]
-        keep = int(np.ceil(len(samples) / SAMPLE_RATE / frame_s))
         return SegmentationFrames(frame_s, speech[:keep], overlap[:keep])
