@@ -121,8 +121,11 @@ def report(out, texts, seconds, audio_s, tgt):
         if vals["plain"]:
             print(f"| speaker_similarity {sex} (n={len(vals['plain'])}) | {np.mean(vals['plain']):.3f} | "
                   f"{np.mean(vals['expressive']):.3f} |")
-    dvec = {m: np.mean([p.extra["dvector_similarity"] for p in out[m]]) for m in out}
-    print(f"| speaker_similarity, d-vector cross-check | {dvec['plain']:.3f} | {dvec['expressive']:.3f} |")
+    for sex, test in (("all", lambda f: True), ("male", lambda f: f < MALE_F0_HZ), ("female", lambda f: f >= MALE_F0_HZ)):
+        dvec = {m: [p.extra["dvector_similarity"] for p in out[m] if test(p.extra["f0"])] for m in out}
+        if dvec["plain"]:
+            print(f"| speaker_similarity, d-vector cross-check, {sex} | {np.mean(dvec['plain']):.3f} | "
+                  f"{np.mean(dvec['expressive']):.3f} |")
     rt = {m: round_trip(texts[m], tgt) for m in out}
     print(f"| round-trip chrF | {rt['plain']:.1f} | {rt['expressive']:.1f} |")
     print(f"| RTF | {seconds['plain'] / audio_s:.2f} | {seconds['expressive'] / audio_s:.2f} |")

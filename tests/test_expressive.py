@@ -323,3 +323,19 @@ def test_espeak_voices_know_their_pitch_reach_and_whisper_by_themselves():
     assert np.nanmedian(top.f0) == pytest.approx(low[1], rel=0.12)
     whispered = tts.synthesize("Hola a todos mis amigos.", "spa", voice=tts.whisper_voice("spa"))
     assert analyze(whispered).whispered
+
+
+@pytest.mark.espeak
+def test_espeak_variants_speak_at_their_language_voices_pace():
+    from malsori.engines.tts.espeak import EspeakSynthesizer, _speech_span
+
+    tts = EspeakSynthesizer()
+    assert tts.pace("es-419") == 1.0
+    assert tts.pace("es-419+antonio") < 0.9  # antonio shortens stressed syllables
+    text = "Ayer mi hermano compró una bicicleta nueva en la ciudad y la llevó a casa por la tarde."
+    plain = _speech_span(tts.synthesize_phrases([Phrase(text)], "spa", "es-419"))
+    for voice in ("es-419+antonio", "es-419+m3"):
+        spoken = _speech_span(tts.synthesize_phrases([Phrase(text)], "spa", voice))
+        assert spoken == pytest.approx(plain, rel=0.08), voice
+        assert _speech_span(tts.synthesize(text, "spa", voice=voice)) == pytest.approx(
+            _speech_span(tts.synthesize(text, "spa")), rel=0.08), voice

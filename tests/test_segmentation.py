@@ -67,8 +67,8 @@ class MarkedOverlap:
     def frames(self, audio):
         step = 0.02
         n = int(np.ceil(audio.duration / step))
-        level = np.array([np.abs(audio.samples[int(i * step * audio.sample_rate):int((i + 1) * step * audio.sample_rate)]).max(initial=0)
-                          for i in range(n)])
+        hop = step * audio.sample_rate
+        level = np.array([np.abs(audio.samples[int(i * hop):int((i + 1) * hop)]).max(initial=0) for i in range(n)])
         times = (np.arange(n) + 0.5) * step
         overlap = ((times >= self.span[0]) & (times < self.span[1])).astype(float)
         return SegmentationFrames(step, (level > 0.01).astype(float), overlap)
