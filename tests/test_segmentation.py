@@ -58,6 +58,25 @@ def test_checkpoints_that_are_not_segmentation_models_are_refused(tmp_path):
         PowersetSegmentation(tmp_path / "missing").frames(tone(1.0))
 
 
+class _RunsCode:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+
+        return os.makedirs, (str(self.marker),)
+
+
+def test_a_checkpoint_cannot_run_code_when_loaded(tmp_path):
+    marker = tmp_path / "code-ran"
+    torch.save({"state_dict": build_network(8, 1, 8).state_dict(), "extra": _RunsCode(marker)},
+               tmp_path / CHECKPOINT)
+    with pytest.raises(ModelError, match="not a readable segmentation checkpoint"):
+        PowersetSegmentation(tmp_path).frames(tone(1.0))
+    assert not marker.exists()
+
+
 class MarkedOverlap:
     """A segmentation stand-in: speech where the signal is loud, overlap inside ``span``."""
 

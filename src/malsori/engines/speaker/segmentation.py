@@ -13,8 +13,6 @@ across chunks: the probability of speech and of overlapped speech per frame.
 
 from __future__ import annotations
 
-import pickle
-import types
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,22 +100,28 @@ class _Placeholder:
         self.__dict__["state"] = state
 
 
-class _Unpickler(pickle.Unpickler):
-    def find_class(self, module, name):
-        if module.split(".")[0] in ("pyannote", "__main__", "pytorch_lightning", "lightning"):
-            return type(name, (_Placeholder,), {})
-        return super().find_class(module, name)
+def _placeholders() -> list[type]:
+    """Classes named like the pyannote.audio ones a segmentation checkpoint pickles, so that it
+    loads with ``weights_only=True``: no code from the file runs."""
+    made = []
+    for name in ("Specifications", "Problem", "Resolution"):
+        cls = type(name, (_Placeholder,), {})
+        cls.__module__, cls.__qualname__ = "pyannote.audio.core.task", name
+        made.append(cls)
+    return made
 
 
 def load_state(path: str | Path) -> dict:
     """The weights of a pyannote segmentation checkpoint (or of a bare state dict)."""
     import torch
+    from torch.torch_version import TorchVersion
 
-    shim = types.SimpleNamespace(Unpickler=_Unpickler, load=pickle.load, __name__="pickle")
     try:
-        checkpoint = torch.load(path, map_location="cpu", pickle_module=shim, weights_only=False)
+        with torch.serialization.safe_globals(_placeholders() + [TorchVersion]):
+            checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise ModelError(f"{path}: not a readable segmentation checkpoint ({type(exc).__name__}: {exc})") from None
+        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        raise ModelError(f"{path}: not a readable segmentation checkpoint ({reason[:200]})") from None
     state = checkpoint.get("state_dict", checkpoint) if isinstance(checkpoint, dict) else None
     if not isinstance(state, dict) or "classifier.weight" not in state:
         raise ModelError(f"{path}: no PyanNet weights (sincnet/lstm/linear/classifier) in this checkpoint")
