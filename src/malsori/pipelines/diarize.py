@@ -6,8 +6,9 @@ neighbours, with the number of speakers taken at the largest eigengap (Park et a
 tuning spectral clustering for speaker diarization using normalized maximum eigengap") -> every
 50 ms frame takes the speaker whose centroid its covering windows are closest to -> turns.
 Overlapped speech: with the segmentation model installed (pyannote segmentation-3.0,
-``malsori.engines.speaker.segmentation``), it finds the speech in place of the VAD and marks the
-frames where two people talk; each such frame gets its second-closest speaker as well. Without
+``malsori.engines.speaker.segmentation``), it marks the frames where two people talk, and each
+such frame gets its second-closest speaker as well (the speech itself stays the VAD's unless
+``speech_from`` says otherwise: the model hears almost nothing in some quiet AMI excerpts). Without
 it, a frame whose second speaker scores almost as well as its first is given to both: a weak
 cue (window scores tell overlap at ROC AUC 0.64, the model at 0.93 on the AMI excerpts).
 """
@@ -47,7 +48,8 @@ class DiarizationOptions:
     overlap_margin: float = 0.05  # a frame's second speaker is heard when it scores this close to the first
     min_overlap_s: float = 0.1
     # With the segmentation model: frames above these probabilities are speech / overlapped, and
-    # the speech is the VAD's (best on AMI: 24.0% DER against 24.3% for either's), the model's, or either's.
+    # the speech is the VAD's ("vad"), the model's ("model") or either's ("union"); on the AMI
+    # excerpts their DERs differ by less than run-to-run changes in the speaker count.
     speech_from: str = "vad"
     speech_threshold: float = 0.5
     overlap_threshold: float = 0.3  # AMI excerpts: DER 24.1% at 0.5, 23.5% at 0.3, 23.2% at 0.2
@@ -190,6 +192,7 @@ def _regions(mask: np.ndarray, step: float) -> list[SpeechRegion]:
 
 
 def _union(a: list[SpeechRegion], b: list[SpeechRegion]) -> list[SpeechRegion]:
+    """Time covered by either list, as sorted disjoint regions."""
     merged: list[SpeechRegion] = []
     for r in sorted(a + b, key=lambda r: r.start):
         if merged and r.start <= merged[-1].end:
