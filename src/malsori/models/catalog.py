@@ -101,6 +101,13 @@ CATALOG: dict[str, ModelCard] = {
             install_hint="bash scripts/install_korean_voice.sh  (or apt-get install mbrola mbrola-hn1 from non-free)",
         ),
         ModelCard(
+            "mbrola-voices", ("tts",), "espeak-mbrola", "directory",
+            "non-free (each voice: with MBROLA only, not to be sold; mbrola: AGPL-3.0)",
+            "MBROLA diphone voices of real speakers read by eSpeak NG: Spanish es1, es2, mx1, mx2, vz1 "
+            "(Debian non-free)", frozenset({"spa"}), size_mb=13.0,
+            install_hint="make spanish-voices  (or apt-get install mbrola mbrola-es1 ... from non-free)",
+        ),
+        ModelCard(
             "seamless-m4t-v2", ("asr", "s2tt", "t2tt", "s2st", "t2st"), "transformers", "directory",
             "CC-BY-NC-4.0",
             "SeamlessM4T v2 (Meta): all five tasks end to end; speech out in 36 languages. Import a local "
@@ -206,6 +213,13 @@ def resolve(model_id: str, model_dir: str | os.PathLike | None = None) -> Path:
         from malsori.engines.tts.mbrola import find_voice
 
         return find_voice().database.parent.parent
+    if card.backend == "espeak-mbrola":
+        from malsori.engines.tts.espeak_mbrola import find_voices
+
+        databases = find_voices().databases
+        if not databases:
+            raise ModelError(f"model {model_id} is not installed: {card.install_hint}")
+        return next(iter(databases.values())).parent.parent
     if card.source.startswith("package:"):
         module = card.source.split(":", 1)[1]
         root = _package_dir(module)

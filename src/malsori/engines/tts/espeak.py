@@ -13,6 +13,7 @@ from typing import Sequence
 import numpy as np
 
 from malsori.audio import Audio
+from malsori.engines.tts.espeak_mbrola import EspeakMbrola, mbrola_language
 from malsori.errors import LanguageError, ModelError
 from malsori.languages import LANGUAGES, language as lookup
 from malsori.protocols import Phrase
@@ -89,7 +90,7 @@ class EspeakSynthesizer:
     supports_speed = True
 
     def __init__(self, rate: int = 120, pitch: int = 50, word_gap: int = 3, phrase_word_gap: int = 1,
-                 timeout: float = 60.0):
+                 timeout: float = 60.0, mbrola_dir: str | None = None):
         self.rate = rate  # words per minute
         self.pitch = pitch  # 0..99
         self.word_gap = word_gap  # pause between words, in units of 10 ms
@@ -99,6 +100,8 @@ class EspeakSynthesizer:
         self.timeout = timeout
         self._calibration: dict[str, tuple[float | None, float, float]] = {}
         self._pace: dict[str, float] = {}
+        # eSpeak NG's MBROLA voices ("mb-es1", ...), where their databases are installed.
+        self.mbrola = EspeakMbrola(mbrola_dir, timeout)
 
     def voice_languages(self) -> set[str]:
         return {code for code in LANGUAGES if espeak_voice(code)}
@@ -107,7 +110,9 @@ class EspeakSynthesizer:
         """The language's voice and its speaker variants (pitch, formant scale, breathiness),
         for choosing the one nearest a speaker. Novelty variants (robots, whisper) are left out."""
         base = espeak_voice(language)
-        return [base] + [f"{base}+{v}" for v in SPEAKER_VARIANTS] if base else []
+        if not base:
+            return []
+        return [base] + [f"{base}+{v}" for v in SPEAKER_VARIANTS] + self.mbrola.voices(lookup(language).code)
 
     def whisper_voice(self, language: str) -> str | None:
         """The language's voice whispering (eSpeak NG's own noise-excited variant). Whisper base
@@ -127,6 +132,9 @@ class EspeakSynthesizer:
         pause is replaced by the break that follows it, and a sentence's ends by it."""
         name = self._voice(language, voice)
         base_hz, per_unit, spread = self.pitch_calibration(name)
+        if self.mbrola.speaks(name):
+            return self.mbrola.speak_phrases(name, phrases, int(round(self.rate * self.pace(name))), self.pitch,
+                                             self.phrase_word_gap, spread)
         parts = []
         for phrase in phrases:
             attrs = []
@@ -166,6 +174,8 @@ class EspeakSynthesizer:
         or shorten stressed syllables (antonio and pedro speak 21% faster) would otherwise carry
         their own pace into the source's."""
         base = voice.split("+")[0]
+        if self.mbrola.speaks(voice):  # an MBROLA voice keeps its language's eSpeak NG voice's pace
+            base = espeak_voice(mbrola_language(voice)) or base
         if voice == base:
             return 1.0
         if voice not in self._pace:
@@ -198,6 +208,8 @@ class EspeakSynthesizer:
         return name
 
     def _run(self, voice: str, text: str, rate: int, gap: int, pitch: int | None = None, ssml: bool = False) -> Audio:
+        if not ssml and self.mbrola.speaks(voice):
+            return self.mbrola.speak(voice, text, rate, self.pitch if pitch is None else pitch, gap)
         args = ["espeak-ng", "-v", voice, "-s", str(rate), "-p", str(self.pitch if pitch is None else pitch),
                 "-g", str(gap), "--stdout"] + (["-m"] if ssml else [])
         try:
