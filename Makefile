@@ -2,8 +2,9 @@
 VENV   ?= .venv
 PYTHON ?= python3
 BIN     = $(VENV)/bin
-# eSpeak NG's MBROLA voices that speak Spanish well (engines/tts/espeak_mbrola.py).
-SPANISH_VOICES = es1 es2 mx1 mx2 vz1
+# MBROLA voices that speak Spanish well (engines/tts/espeak_mbrola.py): Spanish databases, then
+# other languages' fed Spanish phones.
+SPANISH_VOICES = es1 es2 mx1 mx2 vz1 it3 fr3 de6 br3 ro1 gr1 de4 gr2
 
 .PHONY: setup setup-dev demo test bench clean system-deps korean-voice spanish-voices
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from malsori.engines.tts.espeak_mbrola import (EspeakMbrola, Phone, find_voices, mbrola_language, parse_pho,
-                                               reshape_pitch, split_voice, trim_silence)
+                                               reshape_pitch, trim_silence, VoiceName)
 from malsori.errors import ModelError
 from malsori.protocols import Phrase
 
@@ -53,8 +53,11 @@ def test_a_missing_voice_says_how_to_install_it(tmp_path):
     with pytest.raises(ModelError, match="install_mbrola_voices.sh es1"):
         engine.speak("mb-es1", "hola", 120, 50, 1)
     assert mbrola_language("mb-mx2") == "spa" and mbrola_language("mb-xx9") == ""
-    assert split_voice("mb-es1+0.93") == ("es1", 0.93) and split_voice("mb-es1") == ("es1", 1.0)
-    assert split_voice("es-419+m3") == ("", 1.0) and split_voice("mb-es1+m3") == ("", 1.0)
+    assert VoiceName.parse("mb-es1+0.93") == VoiceName("es1", "es1", 0.93)
+    assert VoiceName.parse("mb-it3-es") == VoiceName("it3", "es1", 1.0)  # it3 reading Spanish as es1 does
+    assert mbrola_language("mb-it3-es+0.9") == "spa" and mbrola_language("mb-it3") == ""
+    for other in ("es-419+m3", "mb-es1+m3", "mb-it3-xx", "mb-es1+2.5"):
+        assert VoiceName.parse(other) is None
 
 
 @needs_spanish
@@ -120,3 +123,17 @@ def test_a_scaled_voice_has_its_formants_moved_and_keeps_its_timing():
     assert measure_formant_ratio(higher, plain, analyze(higher), analyze(plain)) > 1.04
     assert higher.duration == pytest.approx(plain.duration, rel=0.02)
     assert not tts.mbrola.speaks("mb-es1+2.5")  # beyond what a vocal tract does
+
+
+@needs_spanish
+@pytest.mark.skipif("it3" not in find_voices().databases, reason="MBROLA it3 is not installed")
+def test_another_languages_voice_speaks_spanish_phones():
+    from malsori.engines.tts.espeak import EspeakSynthesizer
+
+    tts = EspeakSynthesizer()
+    assert "mb-it3-es" in tts.voices("spa")
+    phones = tts.mbrola.phones("mb-it3-es", "El tren llega tarde todos los días.", 120, 50, 1)
+    names = [p.name for p in phones]
+    assert "x" not in names and all(tts.mbrola.knows("it3", n) for n in names)  # the jota is it3's nearest
+    spoken = tts.synthesize("El tren llega tarde todos los días.", "spa", voice="mb-it3-es")
+    assert spoken.duration > 1.0 and np.abs(spoken.samples).max() > 0.05

@@ -3,9 +3,11 @@ speaks it from diphones cut from one real person's recordings.
 
 Their excitation is a human voice's rather than a formant synthesiser's buzz, which is what a
 speaker encoder hears most: resynthesising the dev speakers' own speech with a pulse-train
-excitation scored only 0.57-0.82 GE2E against the original. Whisper base reads them about as
-well as eSpeak NG's own Spanish or better (round-trip chrF 86.5-95.1 against 87.7; DATABASES).
-``mb-es1+0.95`` is es1 with its formants scaled by 0.95 (a longer vocal tract).
+excitation scored only 0.57-0.82 GE2E against the original. Debian has five Spanish men; eight
+men's databases of other languages (Italian, French, German, Portuguese, Romanian, Greek) speak
+Spanish well enough too, fed Spanish phones (``mb-it3-es``). Whisper base reads them back at
+chrF 81-95, against 87.7 for eSpeak NG's own Spanish (VOICES). ``mb-es1+0.95`` is es1 with its
+formants scaled by 0.95 (a longer vocal tract).
 
 eSpeak NG's tables for these voices name phones some databases lack (stressed vowels ``e/``,
 ``l^`` for ``ll``); an unknown phone would be spoken as silence, so each is renamed to the
@@ -38,40 +40,62 @@ from malsori.audio import Audio
 from malsori.errors import ModelError
 from malsori.protocols import Phrase
 
-# The databases eSpeak NG's tables read correctly once renamed (below), by language; each is
-# eSpeak NG's voice "mb-" + name. Round-trip chrF (Whisper base, 10 Spanish sentences, eSpeak NG's
-# es-419 87.7): es1 90.0, es2 86.5, mx1 90.4, mx2 92.2, vz1 95.1. Left out: es3, the only woman
-# (62.3: its database lacks most diphones of ll, ch, j and rr with vowels), and es4 (47: eSpeak
-# NG's es4 table names phones the database lacks).
-DATABASES = {"spa": ("es1", "es2", "mx1", "mx2", "vz1")}
-SPANISH_VOICES = DATABASES["spa"]
+# Voices by language, as eSpeak NG names them without "mb-": a database ("es1"), or a database
+# of another language reading this one through eSpeak NG's MBROLA table for it ("it3-es": it3
+# reads Spanish as es1 would; eSpeak NG itself has such voices, e.g. mb-de1-en). Admitted: the
+# voices of real speakers Whisper base reads back at chrF 80 or more on 10 Spanish sentences
+# (eSpeak NG's es-419: 87.7): es1 90.0, es2 86.5, mx1 90.4, mx2 92.2, vz1 95.1; from other
+# languages (all men) it3 89.5, fr3 88.0, de6 86.9, br3 82.4, ro1 81.8, gr1 81.4, de4 81.4,
+# gr2 81.1. Left out: es3, the only Spanish woman (62.3: its database lacks most diphones of ll,
+# ch, j and rr with vowels), es4 (47: eSpeak NG's es4 table names phones it lacks), fr1 77.6,
+# pt1 80.4 (a woman: women's similarity target is met without her), nl2 75.7, en1 73.0, br1 69.3,
+# de2 66.1, us2 63.8, us3 57.8.
+VOICES = {"spa": ("es1", "es2", "mx1", "mx2", "vz1",
+                  "it3-es", "fr3-es", "de6-es", "br3-es", "ro1-es", "gr1-es", "de4-es", "gr2-es")}
+# The database whose eSpeak NG table reads a language for the others ("-es" voices).
+READERS = {"es": "es1"}
 SYSTEM_DIR = Path("/usr/share/mbrola")
 # Phones eSpeak NG's tables name -> what a database may have instead, nearest first. Stress
 # marks ("e/", "a*") are dropped first; a phone with no stand-in is left to MBROLA, which
-# bridges it with silence.
-STAND_INS = {"l^": ("jj", "j", "L"), "L": ("jj", "j"), "J^": ("J",), "R2": ("r",), "R": ("rr", "r"), "rr": ("r",),
-             "H": ("x", "h"), "x": ("H", "h"), "jj": ("j",), "j": ("jj",), "s2": ("s",), "T": ("s",),
-             "eU": ("e",), "B": ("b",), "D": ("d",), "G": ("g",), "dZ": ("jj", "j")}
+# bridges it with silence. Other languages' databases have long or open vowels instead of
+# Spanish ones, a uvular or tapped r, h for the jota.
+STAND_INS = {"l^": ("jj", "j", "L"), "L": ("jj", "j", "l"), "J^": ("J",), "J": ("n",), "R2": ("r",), "R": ("rr", "r"),
+             "rr": ("r", "R"), "r": ("4", "R"), "H": ("x", "h"), "x": ("H", "h", "X", "k"), "jj": ("j", "J\\", "Z", "dZ"),
+             "j": ("jj",), "s2": ("s",), "T": ("s", "f"), "eU": ("e",), "B": ("b",), "D": ("d",), "G": ("g",),
+             "dZ": ("jj", "j"), "tS": ("ts",), "w": ("u",), "d": ("t",), "g": ("k",),
+             "a": ("a:", "A", "A:", "{"), "e": ("e:", "E", "E:"), "i": ("i:", "I"), "o": ("o:", "O", "O:"), "u": ("u:", "U")}
 # A phrase's trailing silence from eSpeak NG is replaced by the pause the phrase asks for.
 SILENCE = "_"
 
 
+@dataclass(frozen=True)
+class VoiceName:
+    """"mb-it3-es+0.95": database it3, reading as eSpeak NG's mb-es1 does, formants x0.95."""
+
+    database: str
+    reader: str  # the database whose eSpeak NG voice reads the text
+    scale: float = 1.0  # formants scaled by MBROLA reading the database at this multiple of its rate
+
+    @classmethod
+    def parse(cls, voice: str) -> "VoiceName | None":
+        """None for a name that is not an MBROLA voice's."""
+        if not voice.startswith("mb-"):
+            return None
+        body, _, scale = voice[3:].partition("+")
+        database, _, reads = body.partition("-")
+        try:
+            factor = float(scale) if scale else 1.0
+        except ValueError:
+            return None
+        reader = READERS.get(reads) if reads else database
+        return cls(database, reader, factor) if reader and 0.7 <= factor <= 1.4 else None
+
+
 def mbrola_language(voice: str) -> str:
-    """The language an eSpeak NG MBROLA voice ("mb-es1") speaks, as malsori's code ("" if unknown)."""
-    return next((code for code, names in DATABASES.items() if split_voice(voice)[0] in names), "")
-
-
-def split_voice(voice: str) -> tuple[str, float]:
-    """("es1", 0.93) for "mb-es1+0.93": the database, and the factor its formants are scaled by
-    (MBROLA reads the database as if recorded at that multiple of its rate; > 1 is a shorter
-    vocal tract). ("", 1.0) for a voice that is not an MBROLA one."""
-    if not voice.startswith("mb-"):
-        return "", 1.0
-    name, _, scale = voice[3:].partition("+")
-    try:
-        return name, float(scale) if scale else 1.0
-    except ValueError:
-        return "", 1.0
+    """The language an MBROLA voice ("mb-es1", "mb-it3-es+0.95") speaks, as malsori's code ("" if
+    none)."""
+    name = voice[3:].partition("+")[0]
+    return next((code for code, names in VOICES.items() if name in names), "")
 
 
 @dataclass(frozen=True)
@@ -100,8 +124,8 @@ def find_voices(model_dir: str | os.PathLike | None = None) -> Installation:
     program = folder / "mbrola" if (folder / "mbrola").is_file() else None
     system_program = shutil.which("mbrola")
     databases = {}
-    for names in DATABASES.values():
-        for name in names:
+    for names in VOICES.values():
+        for name in {n.partition("-")[0] for n in names} | set(READERS.values()):
             if program and (folder / name / name).is_file():
                 databases[name] = folder / name / name
             elif model_dir is None and system_program and (SYSTEM_DIR / name / name).is_file():
@@ -160,25 +184,25 @@ class EspeakMbrola:
 
     def voices(self, language: str) -> list[str]:
         """eSpeak NG voice names of the installed databases that speak ``language``."""
-        names = [n for n in DATABASES.get(language, ()) if n in self.installation.databases]
-        if not names or shutil.which("espeak-ng") is None:
+        if shutil.which("espeak-ng") is None:
             return []
-        # eSpeak NG's voice files for them (`espeak-ng --voices` leaves MBROLA voices out).
         # Formant-scaled versions ("mb-es1+0.95") are not offered: as extra candidates for
         # expressive output (x0.92/1.08, or x0.9-1.1 in 5% steps) they moved the male similarity
         # gain by +0.002, within run-to-run noise, for 4-15% more time.
-        return [f"mb-{n}" for n in names if (espeak_data_dir() / "voices" / "mb" / f"mb-{n}").is_file()]
+        return [f"mb-{n}" for n in VOICES.get(language, ()) if self.speaks(f"mb-{n}")]
 
     def speaks(self, voice: str) -> bool:
-        name, scale = split_voice(voice)
-        return name in self.installation.databases and 0.7 <= scale <= 1.4
+        name = VoiceName.parse(voice)
+        return (name is not None and {name.database, name.reader} <= set(self.installation.databases)
+                # eSpeak NG's voice file for the reader (`espeak-ng --voices` leaves them out)
+                and (espeak_data_dir() / "voices" / "mb" / f"mb-{name.reader}").is_file())
 
     def phones(self, voice: str, text: str, rate: int, pitch: int, gap: int) -> list[Phone]:
         """eSpeak NG's reading of ``text``, renamed into the database's phones."""
-        name = split_voice(voice)[0]
-        args = ["espeak-ng", "-v", f"mb-{name}", "-s", str(rate), "-p", str(pitch), "-g", str(gap), "-q", "--pho"]
-        proc = self._call(args, text.encode("utf-8"), "espeak-ng", env=self._espeak_env(name))
-        return [self._rename(name, p) for p in parse_pho(proc.stdout.decode("ascii", errors="replace"))]
+        name = self._parse(voice)
+        args = ["espeak-ng", "-v", f"mb-{name.reader}", "-s", str(rate), "-p", str(pitch), "-g", str(gap), "-q", "--pho"]
+        proc = self._call(args, text.encode("utf-8"), "espeak-ng", env=self._espeak_env(name.reader))
+        return [self._rename(name.database, p) for p in parse_pho(proc.stdout.decode("ascii", errors="replace"))]
 
     def speak(self, voice: str, text: str, rate: int, pitch: int, gap: int) -> Audio:
         return self.render(voice, self.phones(voice, text, rate, pitch, gap))
@@ -218,9 +242,9 @@ class EspeakMbrola:
         with tempfile.TemporaryDirectory(prefix="malsori-mbrola-") as folder:
             out = Path(folder) / "speech.wav"  # a file: MBROLA cannot fill in a piped WAV header
             # -e: a diphone the database lacks is bridged rather than fatal.
-            name, scale = split_voice(voice)
-            formants = ["-l", str(round(self.database_rate(name) * scale))] if scale != 1.0 else []
-            self._call([str(self.installation.program), "-e", *formants, str(self._database(name)), "-", str(out)],
+            name = self._parse(voice)
+            formants = ["-l", str(round(self.database_rate(name.database) * name.scale))] if name.scale != 1.0 else []
+            self._call([str(self.installation.program), "-e", *formants, str(self._database(name.database)), "-", str(out)],
                        pho.encode("ascii"), "mbrola")
             if not out.is_file():
                 raise ModelError("mbrola wrote no audio")
@@ -251,6 +275,12 @@ class EspeakMbrola:
             if name and self.knows(database, name):
                 return Phone(name, phone.ms, phone.pitch)
         return phone
+
+    def _parse(self, voice: str) -> VoiceName:
+        name = VoiceName.parse(voice)
+        if name is None:
+            raise ModelError(f"{voice!r} is not an MBROLA voice name (mb-es1, mb-it3-es, mb-es1+0.95)")
+        return name
 
     def _database(self, name: str) -> Path:
         try:
