@@ -339,3 +339,50 @@ def test_espeak_variants_speak_at_their_language_voices_pace():
         assert spoken == pytest.approx(plain, rel=0.08), voice
         assert _speech_span(tts.synthesize(text, "spa", voice=voice)) == pytest.approx(
             _speech_span(tts.synthesize(text, "spa")), rel=0.08), voice
+
+
+class ToneVoices:
+    """A PhraseSynthesizer whose voices are tones: each voice has one pitch for a one-phrase
+    sample (what the voice choice hears first) and another for a whole output of several phrases."""
+
+    TONES = {"A": (1000, 1500), "B": (2000, 2500), "C": (3000, 3500)}
+
+    def voices(self, language):
+        return list(self.TONES)
+
+    def synthesize(self, text, language, voice=None, speed=1.0):
+        return self.synthesize_phrases([Phrase(text)], language, voice)
+
+    def synthesize_phrases(self, phrases, language, voice=None):
+        rate = 16000
+        hz = self.TONES[voice or "A"][len(phrases) > 1]
+        t = np.arange(int(0.6 * len(phrases) * rate)) / rate
+        noise = np.random.default_rng(0).normal(0, 0.001, t.size)
+        return Audio((0.3 * np.sin(2 * np.pi * hz * t) + noise).astype(np.float32), rate)
+
+
+class ToneEncoder:
+    """Embeddings by dominant frequency; anything else (the source) is the target direction."""
+
+    VECTORS = {1000: (0.9, 0.436), 1500: (0.5, 0.866), 2000: (0.8, 0.6), 2500: (0.95, 0.312),
+               3000: (0.1, 0.995), 3500: (0.1, 0.995)}
+
+    def embed(self, audio):
+        spectrum = np.abs(np.fft.rfft(audio.samples))
+        peak = np.fft.rfftfreq(audio.samples.size, 1 / audio.sample_rate)[int(np.argmax(spectrum))]
+        near = min(self.VECTORS, key=lambda hz: abs(hz - peak))
+        return np.array(self.VECTORS[near] if abs(near - peak) < 50 else (1.0, 0.0))
+
+
+@pytest.mark.parametrize("finalists, chosen", [(1, "A"), (2, "B")])
+def test_the_finalist_whose_whole_output_is_nearest_is_kept(paused, monkeypatch, finalists, chosen):
+    from malsori.pipelines import expressive
+    from malsori.pipelines.expressive import ExpressiveRenderer
+
+    monkeypatch.setattr(expressive, "FINALISTS", finalists)
+    audio, words = paused
+    renderer = ExpressiveRenderer(ToneVoices(), encoder=ToneEncoder())
+    assert renderer.rank_voices(audio, "uno dos tres", "spa", expressive.ExpressiveReport(), 120.0) == ["A", "B", "C"]
+    # A's sample is nearest the speaker, but B's whole output is: with two finalists B is kept.
+    _, report = renderer.render(audio, words, "Ayer mi hermano compró una bicicleta nueva en la ciudad.", "spa", "eng")
+    assert report.voice == chosen

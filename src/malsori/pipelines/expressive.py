@@ -39,6 +39,10 @@ MIN_PHRASE_WORDS = 2  # a one-word phrase is too short to re-pitch reliably
 FIT_LIMITS = (0.5, 2.0)  # dubbing may stretch further than pace transfer
 EDGE_KEEP_S = 0.03
 SHORTLIST = 8  # voices compared after equalisation
+# The nearest voices after equalisation each speak the whole output, and the output nearest the
+# speaker is kept: a voice's sample (the first text of a pitch band) can mislead on another text
+# (one male output fell to 0.49 against 0.55 plain). Dev figures in docs/benchmarks.md.
+FINALISTS = 2
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,11 @@ class ExpressiveRenderer:
 
     def choose_voice(self, source: Audio, text: str, language: str, report: "ExpressiveReport",
                      pitch_hz: float | None = None) -> str | None:
+        ranked = self.rank_voices(source, text, language, report, pitch_hz)
+        return ranked[0] if ranked else None
+
+    def rank_voices(self, source: Audio, text: str, language: str, report: "ExpressiveReport",
+                    pitch_hz: float | None = None) -> list[str]:
         """The synthesiser's voice nearest the source speaker (cosine of speaker embeddings), or
         None for its default when it has one voice or no speaker encoder is installed. Each
         voice speaks once per language, the first text it is asked to speak; a
@@ -92,13 +101,13 @@ class ExpressiveRenderer:
         toward the source, as the output will be: the voice nearest before equalisation is
         often not the nearest after it."""
         if language in self._kept:
-            return self._kept[language]
+            return [self._kept[language]]
         voices = getattr(self.synthesizer, "voices", None)
         candidates = voices(language) if voices else []
         if len(candidates) < 2 or source.duration < 1.0:
-            return None
+            return []
         if self._encoder is False:
-            return None
+            return []
         try:
             if self._encoder is None:
                 from malsori.engines.speaker.ge2e import shared_encoder
@@ -108,7 +117,7 @@ class ExpressiveRenderer:
         except Exception as exc:  # no torch or no weights: the default voice still works
             report.warnings.append(f"no speaker encoder ({type(exc).__name__}): default voice")
             self._encoder = False
-            return None
+            return []
         band = None
         if pitch_hz and isinstance(self.synthesizer, PhraseSynthesizer):
             band = int(round(6 * np.log2(pitch_hz / 100)))  # two semitones wide
@@ -124,10 +133,10 @@ class ExpressiveRenderer:
         # utterances).
         shortlist = sorted(candidates, key=lambda v: -float(np.dot(target, samples[v][1])))[:SHORTLIST]
         equalised = {v: self._encoder.embed(match_timbre(samples[v][0], source)) for v in shortlist}
-        best = max(shortlist, key=lambda v: float(np.dot(target, equalised[v])))
+        ranked = sorted(shortlist, key=lambda v: -float(np.dot(target, equalised[v])))
         if self.keep_voice:
-            self._kept[language] = best
-        return best
+            self._kept[language] = ranked[0]
+        return ranked
 
     def _voice_sample(self, text: str, language: str, voice: str, band: int | None) -> tuple[Audio, np.ndarray]:
         """The voice speaking (once per language and pitch band) and its embedding."""
@@ -161,19 +170,25 @@ class ExpressiveRenderer:
         if opts.whisper and src.whispered and hasattr(self.synthesizer, "whisper_voice"):
             # A voice that whispers by itself is far easier to follow than whispered-over speech.
             voice = whisper_voice = self.synthesizer.whisper_voice(language)
-        elif opts.voice and not src.whispered:
-            voice = self.choose_voice(source, text, language, report,
-                                      float(np.nanmedian(src.f0)) if opts.pitch else None)
-        report.voice = voice
+        finalists: list[str | None] = [voice]
+        if whisper_voice is None and opts.voice and not src.whispered:
+            finalists = self.rank_voices(source, text, language, report,
+                                         float(np.nanmedian(src.f0)) if opts.pitch else None)[:FINALISTS] or [None]
         in_one_go = isinstance(self.synthesizer, PhraseSynthesizer)
         phrases = self._plan(src, words, text, source_language or language, lexicon, report,
                              min_words=1 if in_one_go else MIN_PHRASE_WORDS)
         if in_one_go:
-            speech = self._speak_in_one_go(phrases, language, voice, source)
+            spoken = {v: self._speak_in_one_go(phrases, language, v, source) for v in finalists}
         else:
-            speech = self._speak_phrase_by_phrase(phrases, language, voice, source, src, report)
+            spoken = {v: self._speak_phrase_by_phrase(phrases, language, v, source, src, report) for v in finalists[:1]}
         if opts.voice and not src.whispered:
-            speech = match_timbre(speech, source)
+            spoken = {v: match_timbre(speech, source) for v, speech in spoken.items()}
+        voice = finalists[0]
+        if len(spoken) > 1:
+            target = self._encoder.embed(source)
+            voice = max(spoken, key=lambda v: float(np.dot(target, self._encoder.embed(spoken[v]))))
+        speech = spoken[voice]
+        report.voice = voice
         if opts.pauses and not opts.fit_duration:  # after the equaliser, which moves quiet sounds
             speech = _close_unwanted_pauses(speech, sum(p.pause_after > 0 for p in phrases))
         if opts.whisper and src.whispered:
