@@ -103,8 +103,9 @@ CATALOG: dict[str, ModelCard] = {
         ModelCard(
             "mbrola-voices", ("tts",), "espeak-mbrola", "directory",
             "non-free (each voice: with MBROLA only, not to be sold; mbrola: AGPL-3.0)",
-            "MBROLA diphone voices of real speakers read by eSpeak NG: Spanish es1, es2, mx1, mx2, vz1 "
-            "(Debian non-free)", frozenset({"spa"}), size_mb=13.0,
+            "MBROLA diphone voices of real men read by eSpeak NG, for Spanish: es1, es2, mx1, mx2, vz1, and "
+            "it3, fr3, de4, de6, br3, ro1, gr1, gr2 fed Spanish phones (Debian non-free)", frozenset({"spa"}),
+            size_mb=130.0,
             install_hint="make spanish-voices  (or apt-get install mbrola mbrola-es1 ... from non-free)",
         ),
         ModelCard(
