@@ -94,3 +94,12 @@ def bursts(spans, total=6.0, rate=16000):
         mask = (t >= a) & (t < b)
         x[mask] = 0.3 * np.sin(2 * np.pi * 220 * t[mask])
     return Audio(x, rate)
+
+
+def heard_back(tts, sentences, language, voice=None) -> list[str]:
+    """What Whisper base hears when ``tts`` speaks each sentence (round-trip intelligibility)."""
+    from malsori.engines.asr.whisper import WhisperRecognizer
+
+    recognizer = WhisperRecognizer("whisper-base")
+    return [recognizer.transcribe(tts.synthesize(s, language, voice=voice).resample(16000), language=language).text
+            for s in sentences]
