@@ -86,15 +86,11 @@ class ExpressiveRenderer:
         self.keep_voice = keep_voice
         self._kept: dict[str, str] = {}
 
-    def choose_voice(self, source: Audio, text: str, language: str, report: "ExpressiveReport",
-                     pitch_hz: float | None = None) -> str | None:
-        ranked = self.rank_voices(source, text, language, report, pitch_hz)
-        return ranked[0] if ranked else None
-
     def rank_voices(self, source: Audio, text: str, language: str, report: "ExpressiveReport",
                     pitch_hz: float | None = None) -> list[str]:
-        """The synthesiser's voice nearest the source speaker (cosine of speaker embeddings), or
-        None for its default when it has one voice or no speaker encoder is installed. Each
+        """The synthesiser's voices nearest the source speaker (cosine of speaker embeddings),
+        nearest first and at most SHORTLIST of them; empty for its default when it has one voice
+        or no speaker encoder is installed, and the kept voice alone with ``keep_voice``. Each
         voice speaks once per language, the first text it is asked to speak; a
         ``PhraseSynthesizer`` speaks it at ``pitch_hz`` (the source's), as the output will be,
         once per language and two-semitone band. Each sample is compared after equalising it

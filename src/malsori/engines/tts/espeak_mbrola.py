@@ -245,7 +245,7 @@ class EspeakMbrola:
             name = self._parse(voice)
             formants = ["-l", str(round(self.database_rate(name.database) * name.scale))] if name.scale != 1.0 else []
             self._call([str(self.installation.program), "-e", *formants, str(self._database(name.database)), "-", str(out)],
-                       pho.encode("ascii"), "mbrola")
+                       pho.encode("ascii", errors="replace"), "mbrola")
             if not out.is_file():
                 raise ModelError("mbrola wrote no audio")
             samples, rate = sf.read(out, dtype="float32")
