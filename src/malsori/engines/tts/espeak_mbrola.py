@@ -236,20 +236,12 @@ class EspeakMbrola:
         return Audio(speech.samples * gains[:speech.frames], speech.sample_rate)
 
     def render(self, voice: str, phones: list[Phone]) -> Audio:
-        import soundfile as sf
+        from malsori.engines.tts.mbrola import run_mbrola
 
-        pho = "\n".join(p.line() for p in phones) + "\n"
-        with tempfile.TemporaryDirectory(prefix="malsori-mbrola-") as folder:
-            out = Path(folder) / "speech.wav"  # a file: MBROLA cannot fill in a piped WAV header
-            # -e: a diphone the database lacks is bridged rather than fatal.
-            name = self._parse(voice)
-            formants = ["-l", str(round(self.database_rate(name.database) * name.scale))] if name.scale != 1.0 else []
-            self._call([str(self.installation.program), "-e", *formants, str(self._database(name.database)), "-", str(out)],
-                       pho.encode("ascii", errors="replace"), "mbrola")
-            if not out.is_file():
-                raise ModelError("mbrola wrote no audio")
-            samples, rate = sf.read(out, dtype="float32")
-        return Audio(samples, int(rate))
+        name = self._parse(voice)
+        read_rate = round(self.database_rate(name.database) * name.scale) if name.scale != 1.0 else None
+        return run_mbrola(self.installation.program, self._database(name.database),
+                          "\n".join(p.line() for p in phones) + "\n", read_rate, self.timeout)
 
     def database_rate(self, database: str) -> int:
         """The sample rate the database was recorded at (the rate MBROLA speaks it at)."""

@@ -219,42 +219,40 @@ class MbrolaKoreanSynthesizer:
         if self._installation is None:
             self._installation = find_voice(self.model_dir)
         installed = self._installation
-        import tempfile
+        return run_mbrola(installed.program, installed.database, pho,
+                          round(DATABASE_RATE * formant_scale) if formant_scale != 1.0 else None, self.timeout)
 
-        import soundfile as sf
 
-        with tempfile.TemporaryDirectory(prefix="malsori-mbrola-") as folder:
-            # A file, not stdout: MBROLA cannot go back to fill in a piped WAV header's sizes.
-            out = Path(folder) / "speech.wav"
-            try:
-                # -e: a missing diphone is bridged rather than fatal (hn1 lacks a few rare pairs).
-                # -l reads the database as if recorded at another rate: every formant scales.
-                scale = ["-l", str(round(DATABASE_RATE * formant_scale))] if formant_scale != 1.0 else []
-                proc = subprocess.run([str(installed.program), "-e", *scale, str(installed.database), "-", str(out)],
-                                      input=pho.encode("ascii"), capture_output=True, timeout=self.timeout)
-            except subprocess.TimeoutExpired:
-                raise ModelError(f"mbrola did not finish within {self.timeout:.0f} s") from None
-            except OSError as exc:
-                raise ModelError(f"mbrola could not run: {exc}") from None
-            if proc.returncode != 0 or not out.is_file():
-                raise ModelError(f"mbrola failed: {proc.stderr.decode(errors='replace').strip()[:200]}")
-            samples, rate = sf.read(out, dtype="float32")
-        return Audio(samples, int(rate))
+def run_mbrola(program: Path, database: Path, pho: str, read_rate: int | None = None, timeout: float = 60.0) -> Audio:
+    """MBROLA speaking ``pho`` from ``database``. ``read_rate``: the database is read as if
+    recorded at that rate, which scales every formant (its own rate / ``read_rate``)."""
+    import tempfile
+
+    import soundfile as sf
+
+    with tempfile.TemporaryDirectory(prefix="malsori-mbrola-") as folder:
+        out = Path(folder) / "speech.wav"  # a file: MBROLA cannot go back to fill in a piped WAV header
+        # -e: a missing diphone is bridged rather than fatal (databases lack a few rare pairs).
+        scale = ["-l", str(read_rate)] if read_rate else []
+        try:
+            proc = subprocess.run([str(program), "-e", *scale, str(database), "-", str(out)],
+                                  input=pho.encode("ascii", errors="replace"), capture_output=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise ModelError(f"mbrola did not finish within {timeout:.0f} s") from None
+        except OSError as exc:
+            raise ModelError(f"mbrola could not run: {exc}") from None
+        if proc.returncode != 0 or not out.is_file():
+            raise ModelError(f"mbrola failed: {proc.stderr.decode(errors='replace').strip()[:200]}")
+        samples, rate = sf.read(out, dtype="float32")
+    return Audio(samples, int(rate))
 
 
 def _centre_pitch(lines: list[str], median_hz: float) -> list[str]:
     """Phone lines with every pitch target scaled so that their median is ``median_hz``: the
     accentual phrases spend more time high than low, which would raise a wanted register."""
-    targets = [float(v) for line in lines for v in line.split()[3::2]]
-    if not targets:
-        return lines
-    factor = median_hz / float(np.median(targets))
-    out = []
-    for line in lines:
-        name, ms, *points = line.split()
-        points = [p if i % 2 == 0 else f"{float(p) * factor:.0f}" for i, p in enumerate(points)]
-        out.append(" ".join([name, ms, *points]))
-    return out
+    from malsori.engines.tts.espeak_mbrola import parse_pho, reshape_pitch
+
+    return [phone.line() for phone in reshape_pitch(parse_pho("\n".join(lines)), median_hz, 1.0)]
 
 
 def _tone(position: int, length: int, starts_high: bool) -> float:
