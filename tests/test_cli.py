@@ -63,7 +63,54 @@ def test_translate_t2tt_text_and_text_file(tmp_path):
     f = tmp_path / "in.txt"
     f.write_text("The house is big.\n\nThe cat sleeps.\n")
     proc = run("translate", "-", "--text-file", f, "--task", "t2tt", "--src", "en", "--tgt", "es", "-q")
-    assert proc.returncode == 0 and len(proc.stdout.strip().splitlines()) == 2
+    lines = proc.stdout.split("\n")[:-1]
+    assert proc.returncode == 0 and len(lines) == 3 and lines[1] == "" and "casa" in lines[0]
+
+
+def test_t2tt_gives_one_output_line_per_input_line(tmp_path):
+    """Two sentences on one line stay on one line, to a file as to stdout."""
+    f = tmp_path / "in.txt"
+    f.write_text("Good morning. How are you?\nI like coffee.\n")
+    out = tmp_path / "out.txt"
+    for extra in ([], ["-o", out]):
+        proc = run("translate", "-", "--text-file", f, "--task", "t2tt", "--src", "en", "--tgt", "es", "-q", *extra)
+        text = out.read_text() if extra else proc.stdout
+        assert proc.returncode == 0 and text.count("\n") == 2, text
+        assert "caf" in text.splitlines()[1]
+
+
+@pytest.mark.parametrize("command", [
+    ["translate", "-", "--task", "t2tt", "--src", "eng", "--tgt", "spa"],
+    ["speak", "--lang", "kor", "-o", "OUT.wav"],
+    ["g2p"], ["normalize"],
+])
+@pytest.mark.parametrize("content", [b"abc\x00\x01def\n", bytes(range(256)) * 8, "caf\u00e9\n".encode("latin-1")])
+def test_binary_or_non_utf8_text_file_is_refused_in_one_line(tmp_path, command, content):
+    f = tmp_path / "input.bin"
+    f.write_bytes(content)
+    command = [str(tmp_path / "out.wav") if c == "OUT.wav" else c for c in command]
+    proc = run(*command, "--text-file", f)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.count("\n") == 1 and ("not UTF-8 text" in proc.stderr or "binary data" in proc.stderr)
+    assert not (tmp_path / "out.wav").exists()
+
+
+def test_stdout_on_a_full_disk_is_one_error_line():
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full here")
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run([sys.executable, "-m", "malsori.cli", "g2p", "국물이 맑고"], stdout=full,
+                              stderr=subprocess.PIPE, text=True, timeout=120)
+    assert proc.returncode == 6 and proc.stderr.count("\n") == 1 and "standard output" in proc.stderr
+
+
+def test_speak_stops_a_runaway_document_and_writes_nothing(tmp_path):
+    f = tmp_path / "long.txt"
+    f.write_text("Hello there. " * 40)
+    out = tmp_path / "long.wav"
+    proc = run("speak", "--lang", "eng", "--text-file", f, "-o", out, "--max-minutes", "0.05", "-q")
+    assert proc.returncode == 6 and "max-minutes" in proc.stderr and not out.exists()
+    assert not list(tmp_path.glob(".long.wav*"))
 
 
 @pytest.mark.parametrize("args,pattern,code", [
@@ -131,3 +178,40 @@ def test_models_import_and_verify_detects_corruption(tmp_path, monkeypatch):
     assert proc.returncode == 5 and "sha256" in proc.stderr
     proc = subprocess.run(MALSORI + ["models", "import", str(tmp_path)], capture_output=True, text=True, env=env)
     assert proc.returncode == 5 and "not a recognised model" in proc.stderr
+
+
+@pytest.mark.parametrize("args,left_out", [
+    (["translate", "SPEECH", "--task", "s2st", "--tgt", "spa", "-o", "out.txt"], ["out.txt", "out.txt.parts"]),
+    (["translate", "SPEECH", "--task", "s2st", "--tgt", "spa", "-o", "out.mp3"], ["out.mp3", "out.mp3.parts"]),
+    (["translate", "SPEECH", "--task", "asr", "--tgt", "eng", "-o", "nodir/out.txt"], ["nodir"]),
+    (["diarize", "SPEECH", "-o", "x.rttm", "--json", "nodir/x.json", "-q"], ["x.rttm"]),
+    (["diarize", "SPEECH", "-o", "x.rttm", "--plot", "x.jpg", "-q"], ["x.rttm", "x.jpg"]),
+    (["stream", "SPEECH", "--task", "s2st", "--src", "eng", "--tgt", "spa", "-o", "o.wav", "--log", "nodir/l.json",
+      "--as-fast-as-possible", "-q"], ["o.wav"]),
+    (["stream", "SPEECH", "--task", "asr", "--src", "eng", "--tgt", "eng", "-o", "o.wav", "-q"], ["o.wav"]),
+    (["stream", "mic", "--mic-command", "cat /dev/zero", "--task", "s2st", "--src", "eng", "--tgt", "spa",
+      "-o", "nodir/x.wav"], ["nodir"]),
+    (["speak", "Hello.", "--lang", "eng", "-o", "nodir/x.wav"], ["nodir"]),
+    (["voice", "transfer", "SPEECH", "SPEECH", "-o", "x.mp3"], ["x.mp3"]),
+    (["speakers", "profile", "SPEECH", "-o", "nodir/p.json"], ["nodir"]),
+    (["speakers", "embed", "SPEECH", "-o", "e.txt"], ["e.txt"]),
+])
+def test_outputs_are_checked_before_any_work(tmp_path, english_wav, args, left_out):
+    """An output that cannot be written fails at once in one line, and nothing is left behind."""
+    args = [str(english_wav) if a == "SPEECH" else a for a in args]
+    t0 = time.perf_counter()
+    proc = run(*args, cwd=tmp_path)
+    line = one_line_error(proc)
+    assert proc.returncode in (1, 6) and "cannot write" in line or "--task s2st" in line, line
+    assert time.perf_counter() - t0 < 60
+    assert [p.name for p in tmp_path.iterdir()] == []
+
+
+def test_separate_creates_the_output_directory_it_is_given(tmp_path, english_wav):
+    proc = run("speakers", "separate", english_wav, "--by-diarization", "-o", tmp_path / "tracks" / "a")
+    assert proc.returncode == 0, proc.stderr
+    tracks = sorted((tmp_path / "tracks" / "a").glob("*.wav"))
+    assert tracks and [str(t) for t in tracks] == sorted(proc.stdout.split())
+    (tmp_path / "file").write_text("x")
+    assert "not a directory" in one_line_error(run("speakers", "separate", english_wav, "--by-diarization",
+                                                   "-o", tmp_path / "file"))

@@ -75,9 +75,9 @@ def translate(
         if fmt not in FORMATS:
             raise MalsoriError(f"unknown --format {fmt!r}: choose one of {', '.join(FORMATS)}")
         if text_file is not None:
-            if not text_file.is_file():
-                raise MalsoriError(f"{text_file}: no such file")
-            input = text_file.read_text(encoding="utf-8")
+            from malsori.text.source import read_text
+
+            input = read_text(text_file)
         translator = _translator(model, model_dir, mt_model)
         bar, on_start, update = _progress_bar(quiet)
         try:
@@ -151,8 +151,9 @@ def stream(
     try:
         from malsori.audio import live, load_audio
         from malsori.pipelines.expressive import ExpressiveOptions
-        from malsori.pipelines.stream import StreamingTranslator, run_stream, write_outputs
+        from malsori.pipelines.stream import StreamingTranslator, check_stream_outputs, run_stream, write_outputs
 
+        check_stream_outputs(task, output, log)  # before a live recording that could not be kept
         session = StreamingTranslator(_translator(model, None, None), task, tgt, src, unit_words=unit_words,
                                       speed=speed, update_s=update_ms / 1000,
                                       expressive=ExpressiveOptions() if expressive else None)
@@ -332,8 +333,11 @@ def voice_transfer(
 
     try:
         from malsori.audio import load_audio, save_audio
+        from malsori.audio.io import AUDIO_OUTPUT_SUFFIXES
+        from malsori.files import check_output
         from malsori.prosody import transfer
 
+        check_output(output, AUDIO_OUTPUT_SUFFIXES, "speech")
         src, tgt = load_audio(source), load_audio(target)
         out, report = transfer(src, tgt, rate=rate, pitch=pitch, loudness=loudness, whisper=whisper, voice=voice,
                                duration=src.duration if fit_duration else duration)
@@ -367,7 +371,13 @@ def evaluate(
     """Score a manifest: WER/CER for ASR; BLEU, chrF and ASR-BLEU for translation; expressivity of
     speech pairs (--expressive); or a latency log."""
     from malsori.errors import MalsoriError
+    from malsori.files import check_output
 
+    try:
+        if output is not None:
+            check_output(output)
+    except MalsoriError as exc:
+        _fail(exc)
     if verification is not None or diarization is not None:
         from malsori.eval import speaker
 
@@ -525,6 +535,8 @@ def speak(
     text_file: Optional[Path] = typer.Option(None, "--text-file", help="a document ('-': stdin); blank lines "
                                              "separate paragraphs"),
     voice: Optional[str] = typer.Option(None, "--voice", help="hn1 (the Korean MBROLA voice) or an eSpeak NG voice such as ko+f3"),
+    max_minutes: float = typer.Option(600.0, "--max-minutes", min=0.01, help="stop (writing nothing) if the "
+                                      "speech would last longer"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
 ):
     """Speak text or a whole document, sentence by sentence, streamed to the output."""
@@ -532,9 +544,15 @@ def speak(
 
     bar = None
     try:
-        from malsori.pipelines.speak import speak_document
+        from malsori.files import check_output
+        from malsori.pipelines.speak import SPEECH_SUFFIXES, speak_document
 
-        lines = _input_lines(text, text_file)  # checked as it is first read
+        check_output(output, SPEECH_SUFFIXES, "speech")
+        import itertools
+
+        lines = _input_lines(text, text_file)
+        first = next(lines, None)  # a file that is not text fails before the progress bar shows
+        lines = itertools.chain([] if first is None else [first], lines)
         readable = text_file is not None and str(text_file) != "-" and text_file.is_file()
         # A file's size in bytes over 3 approximates its characters (Hangul is 3 bytes in UTF-8).
         total = len(text) if text is not None else (text_file.stat().st_size // 3 if readable else 0)
@@ -547,7 +565,7 @@ def speak(
             task = bar.add_task("speaking", total=total)
             bar.start()
             progress = lambda done: bar.update(task, completed=min(done, total))  # noqa: E731
-        spoken = speak_document(lines, lang, output, voice=voice, progress=progress)
+        spoken = speak_document(lines, lang, output, voice=voice, progress=progress, max_minutes=max_minutes)
     except MalsoriError as exc:
         if bar is not None:
             bar.stop()
@@ -577,11 +595,9 @@ def _input_lines(text: Optional[str], text_file: Optional[Path]):
         return
     if text is not None:
         raise MalsoriError("give the text or --text-file, not both")
-    if str(text_file) != "-" and not text_file.is_file():
-        raise MalsoriError(f"{text_file}: no such file")
-    with (sys.stdin if str(text_file) == "-" else open(text_file, encoding="utf-8", errors="replace")) as lines:
-        for line in lines:
-            yield line.rstrip("\n")
+    from malsori.text.source import text_lines
+
+    yield from text_lines(text_file)
 
 
 from malsori.cli_speakers import diarize as _diarize, speakers_app  # noqa: E402
@@ -591,7 +607,26 @@ app.command("diarize")(_diarize)
 
 
 def main():
-    app()
+    """The console entry point. Output to a full disk or a closed pipe ends in one line, not a
+    traceback: the error may come from a write inside a command or from the final flush."""
+    import errno
+
+    try:
+        try:
+            app()
+        finally:
+            sys.stdout.flush()
+    except OSError as exc:
+        if exc.errno not in (errno.EPIPE, errno.ENOSPC, errno.EDQUOT, errno.EIO):
+            raise
+        # Python flushes stdout again at exit: point it at /dev/null so that cannot fail too.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        if exc.errno == errno.EPIPE:  # the reader stopped (| head): not an error of ours
+            sys.exit(1)
+        typer.echo(f"malsori: error: cannot write to standard output: {exc.strerror}", err=True)
+        sys.exit(6)
 
 
 if __name__ == "__main__":

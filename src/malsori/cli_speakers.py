@@ -12,6 +12,7 @@ import typer
 speakers_app = typer.Typer(no_args_is_help=True, help="Speakers: embed, verify, enrol and identify, separate, profile.")
 
 DB_OPTION = typer.Option(None, "--db", help="speaker database (default: $MALSORI_HOME/speakers.db)")
+PLOT_SUFFIXES = (".png",)  # plot_timeline draws PNG
 ENCODER_OPTION = typer.Option(None, "--encoder-dir", help="a speaker encoder you bring: ONNX (WeSpeaker, "
                               "3D-Speaker) with an optional encoder.json; default: the embedded GE2E")
 
@@ -52,6 +53,13 @@ def _load(path: Path):
     return load_audio(path)
 
 
+def _check_output(path: Optional[Path], suffixes: Optional[tuple] = None) -> None:
+    from malsori.files import check_output
+
+    if path is not None:
+        check_output(path, suffixes)
+
+
 def _emit(data: dict, output: Optional[Path]) -> None:
     from malsori.files import write_json
 
@@ -74,6 +82,7 @@ def embed(
     from malsori.pipelines.verify import Verifier
 
     with _one_line_errors():
+        _check_output(output, (".npy", ".json"))
         verifier = Verifier()
         recording = _load(audio)
         if segments:
@@ -193,7 +202,10 @@ def separate(
     from malsori.errors import MalsoriError
     from malsori.pipelines import separate as sep
 
+    from malsori.files import check_output_dir
+
     with _one_line_errors():
+        check_output_dir(output_dir)
         audio = _load(mixture)
         if enroll is not None:
             extractor = sep.PickExtractor(model_dir) if model_dir else None
@@ -226,6 +238,7 @@ def profile(
     from malsori.pipelines.profile import profile_speakers, profile_voice
 
     with _one_line_errors():
+        _check_output(output)
         recording = _load(audio)
         if diarize_first:
             from malsori.pipelines.diarize import SpeakerDiarization
@@ -267,6 +280,10 @@ def diarize(
             bar.update(tasks[step], completed=completed, total=max(total, 1))
         hook = show
     with _one_line_errors():
+        # Every output is checked before the work: none is written unless all can be.
+        _check_output(target)
+        _check_output(json_output)
+        _check_output(plot, PLOT_SUFFIXES)
         recording = _load(audio)
         if bar:
             bar.start()

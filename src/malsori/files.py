@@ -53,3 +53,33 @@ def write_text(path: str | os.PathLike, text: str) -> None:
 
 def write_json(path: str | os.PathLike, data) -> None:
     write_text(path, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+def check_output(path: str | os.PathLike, suffixes: tuple[str, ...] | None = None, what: str = "output") -> Path:
+    """Refuse, before any work is done, an output that could not be written at the end: its folder
+    is missing or read-only, it names a folder, or its suffix is not one that ``what`` writes."""
+    target = Path(path)
+    if suffixes is not None and target.suffix.lower() not in suffixes:
+        raise OutputError(f"cannot write {target}: {what} is written as {' or '.join(suffixes)}")
+    if target.is_dir():
+        raise OutputError(f"cannot write {target}: it is a directory")
+    parent = target.parent if str(target.parent) else Path(".")
+    if not parent.is_dir():
+        raise OutputError(f"cannot write {target}: directory {parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        raise OutputError(f"cannot write {target}: permission denied")
+    return target
+
+
+def check_output_dir(path: str | os.PathLike) -> Path:
+    """A folder the user names for outputs: it may not exist yet (it is made when the first output
+    is written), but the nearest existing folder above it must be writable."""
+    target = Path(path)
+    if target.exists() and not target.is_dir():
+        raise OutputError(f"cannot write into {target}: it is a file, not a directory")
+    existing = target
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputError(f"cannot write into {target}: {existing} is not a writable directory")
+    return target

@@ -14,6 +14,7 @@ from malsori.files import atomic_path
 
 # Formats soundfile writes; anything else is refused rather than silently written as WAV.
 _WRITE_FORMATS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG"}
+AUDIO_OUTPUT_SUFFIXES = tuple(_WRITE_FORMATS)
 
 
 def _read_soundfile(source) -> Audio | None:

@@ -32,6 +32,12 @@ def _with_speaker(seg) -> str:
 
 def render(result, fmt: str) -> str:
     if fmt == "txt":
+        if getattr(result, "line_count", None) is not None:  # text input: line for line
+            lines = [[] for _ in range(result.line_count)]
+            for seg in result.segments:
+                if seg.target_text and seg.line is not None:
+                    lines[seg.line].append(seg.target_text)
+            return "".join(" ".join(parts) + "\n" for parts in lines)
         return "\n".join(_with_speaker(s) for s in result.segments if s.target_text) + "\n"
     if fmt == "json":
         return json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n"

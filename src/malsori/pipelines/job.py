@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Callable
 
 from malsori.errors import Interrupted, MalsoriError, OutputError
-from malsori.files import atomic_path, write_json, write_text
+from malsori.files import atomic_path, check_output, write_json, write_text
 from malsori.pipelines.checkpoint import Checkpoint, request_key
 from malsori.pipelines.formats import render
-from malsori.pipelines.translate import Timeline, TranslationResult, Translator
+from malsori.pipelines.translate import Timeline, TranslationResult, Translator, check_task
 
 SPEECH_OUT = ("s2st", "t2st")
 
@@ -38,11 +38,11 @@ def output_paths(task: str, output: str | None) -> tuple[Path | None, Path | Non
     if task in SPEECH_OUT:
         if not output or output == "-":
             raise OutputError(f"task {task} writes speech: give a file name with -o OUT.wav")
-        audio = Path(output) if Path(output).suffix else Path(output + ".wav")
-        return audio, audio.with_suffix(".json"), None
+        audio = check_output(output if Path(output).suffix else output + ".wav", (".wav",), f"task {task}'s speech")
+        return audio, check_output(audio.with_suffix(".json")), None
     if not output or output == "-":
         return None, None, None
-    return None, None, Path(output)
+    return None, None, check_output(output)
 
 
 def run_job(translator: Translator, input, task: str, tgt: str, src: str | None, output: str | None,
@@ -53,13 +53,11 @@ def run_job(translator: Translator, input, task: str, tgt: str, src: str | None,
     """Run a request to its output files. With ``diarize`` (audio -> Diarization, e.g. a
     SpeakerDiarization's ``apply``), every segment of speech input says who spoke it."""
     t0 = time.perf_counter()
+    # Outputs are checked before any work: a job must not run for an hour and then fail to write.
+    audio_path, sidecar_path, text_path = output_paths(check_task(task), output)
     request = translator.prepare(input, task, tgt, src, expressive)
     if diarize is not None and request.audio is None:
         raise MalsoriError("--diarize needs speech input")
-    audio_path, sidecar_path, text_path = output_paths(request.task, output)
-    for path in (audio_path, sidecar_path, text_path):
-        if path is not None and not (path.parent if str(path.parent) else Path(".")).is_dir():
-            raise OutputError(f"cannot write {path}: directory {path.parent} does not exist")
     route = translator.plan(request)
     units = translator.units(request)
     if on_start:
@@ -101,7 +99,8 @@ def run_job(translator: Translator, input, task: str, tgt: str, src: str | None,
         from malsori.pipelines.diarize import label_segments
 
         label_segments(segments, diarize(request.audio))
-    result = TranslationResult(request.task, request.src, request.tgt, segments, None, route.describe(), timings, errors)
+    result = TranslationResult(request.task, request.src, request.tgt, segments, None, route.describe(), timings, errors,
+                               request.line_count)
     duration = _write_audio(audio_path, segments, checkpoint) if audio_path is not None else None
     timings["total"] = time.perf_counter() - t0
     if sidecar_path is not None:

@@ -32,7 +32,7 @@ import numpy as np
 
 from malsori.audio import Audio, save_audio
 from malsori.engines.speaker.voicefilter import fit_length
-from malsori.errors import AudioError, ModelError
+from malsori.errors import AudioError, ModelError, OutputError
 from malsori.protocols import Diarization
 
 FADE_S = 0.015  # long enough to avoid clicks at a cut, short enough not to leak the neighbour's syllable
@@ -50,6 +50,10 @@ class SeparationResult:
     def save(self, directory: str | Path, stem: str, suffix: str = ".wav") -> list[Path]:
         """Write ``<stem>.<label><suffix>`` per track (atomically); returns the paths."""
         out = Path(directory)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"cannot write into {out}: {exc.strerror or exc}") from None
         return [save_audio(out / f"{stem}.{_safe(label)}{suffix}", audio) for label, audio in self.tracks.items()]
 
 

@@ -16,13 +16,15 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 
 from malsori.errors import LanguageError, MalsoriError, OutputError
-from malsori.files import atomic_path
+from malsori.files import atomic_path, check_output
 from malsori.languages import normalize_language
 from malsori.protocols import Synthesizer
 from malsori.text.segment import split_sentences
 
+SPEECH_SUFFIXES = (".wav", ".flac")
 SENTENCE_PAUSE_S = 0.35
 PARAGRAPH_PAUSE_S = 0.8
+MAX_MINUTES = 600.0  # a runaway input (a wrong file, a loop feeding stdin) stops here
 
 
 @dataclass
@@ -56,17 +58,18 @@ def front_end(language: str) -> Callable[[str], str]:
 
 
 def speak_document(lines: Iterable[str], language: str, output: str | Path, synthesizer: Synthesizer | None = None,
-                   voice: str | None = None, progress: Callable[[int], None] | None = None) -> list[SpokenSentence]:
+                   voice: str | None = None, progress: Callable[[int], None] | None = None,
+                   max_minutes: float = MAX_MINUTES) -> list[SpokenSentence]:
     """Speak every sentence of ``lines`` into the WAV/FLAC file ``output``; returns where each
-    sentence is in it. ``progress`` is called with the number of characters done so far."""
+    sentence is in it. ``progress`` is called with the number of characters done so far. Speech
+    longer than ``max_minutes`` stops the run and nothing is written."""
     import soundfile as sf
 
     language = normalize_language(language)
     synthesizer = synthesizer or _synthesizer_for(language, voice)
     prepare = front_end(language)
     target = Path(output)
-    if target.suffix.lower() not in (".wav", ".flac"):
-        raise OutputError(f"cannot write {target}: speak writes .wav or .flac")
+    check_output(target, SPEECH_SUFFIXES, "speech")
     spoken: list[SpokenSentence] = []
     done_chars = 0
     clock = 0.0
@@ -91,6 +94,9 @@ def speak_document(lines: Iterable[str], language: str, output: str | Path, synt
                     writer.write(samples)
                     spoken.append(SpokenSentence(number, sentence, text, clock, clock + len(samples) / rate))
                     clock += len(samples) / rate
+                    if clock > max_minutes * 60:
+                        raise OutputError(f"the speech would last over {max_minutes:g} minutes: stopped, nothing "
+                                          "written (raise --max-minutes for a longer document)")
                     done_chars += len(sentence)
                     if progress:
                         progress(done_chars)

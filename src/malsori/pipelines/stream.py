@@ -425,6 +425,21 @@ def per_utterance_latency(events: list[StreamEvent], session: StreamingTranslato
     return out
 
 
+def check_stream_outputs(task: str, audio_path=None, log_path=None) -> None:
+    """Refuse unwritable outputs before the stream starts: a live recording cannot be replayed."""
+    from malsori.audio.io import AUDIO_OUTPUT_SUFFIXES
+    from malsori.errors import MalsoriError
+    from malsori.files import check_output
+
+    if audio_path is not None:
+        if check_task(task) != "s2st":
+            raise MalsoriError(f"-o writes translated speech: it needs --task s2st (not {task})")
+        check_output(audio_path, AUDIO_OUTPUT_SUFFIXES, "the translated speech")
+    if log_path is not None:
+        check_output(log_path)
+        check_output(Path(str(log_path)).with_suffix(".instances.log"))
+
+
 def write_outputs(run: StreamRun, audio_path=None, log_path=None) -> None:
     """The translated speech as one file (chunks back to back, each no earlier than it was
     emitted) and the latency log: per-utterance units and metrics, then a summary object."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Iterator, NamedTuple, Sequence
 
 import numpy as np
 
@@ -44,15 +44,25 @@ class SegmentResult:
     audio_file: str | None = field(default=None, repr=False)  # where a checkpoint keeps ``audio``
     expressive: dict | None = None  # what expressive rendering did (pauses carried, warnings)
     speaker: str | None = None  # who said it, when the input was diarized
+    line: int | None = None  # text input: the line it came from (one output line per input line)
 
     def to_dict(self) -> dict:
         data = asdict(self)
         data.pop("audio")
         data.pop("audio_file")
-        for optional in ("expressive", "speaker"):
+        for optional in ("expressive", "speaker", "line"):
             if data[optional] is None:
                 data.pop(optional)
         return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in data.items()}
+
+
+class Unit(NamedTuple):
+    """A unit of work: a window of speech input, or a sentence of text input."""
+
+    start: float | None
+    end: float | None
+    text: str | None = None
+    line: int | None = None
 
 
 @dataclass
@@ -76,6 +86,7 @@ class TranslationResult:
     route: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    line_count: int | None = None  # text input: how many lines it had
 
     @property
     def text(self) -> str:
@@ -94,6 +105,7 @@ class TranslationResult:
             "audio_duration": round(self.audio.duration, 3) if self.audio is not None else None,
             "route": self.route, "timings": {k: round(v, 3) for k, v in self.timings.items()},
             "errors": self.errors,
+            **({"line_count": self.line_count} if self.line_count is not None else {}),
         }
 
 
@@ -108,6 +120,10 @@ class Request:
     text: str | None = None
     speech_regions: list | None = None  # VAD output, computed once
     expressive: ExpressiveOptions | None = None  # speak the output with the source's delivery
+
+    @property
+    def line_count(self) -> int | None:
+        return len(self.text.split("\n")) if self.text is not None else None
 
 
 def check_task(task: str) -> str:
@@ -188,21 +204,22 @@ class Translator:
             request.speech_regions = self.vad.regions(request.audio)
         return request.speech_regions
 
-    def units(self, request: Request) -> list[tuple[float | None, float | None, str | None]]:
-        """The units of work: (start, end, None) speech windows of at most ``max_window_s`` cut at
-        pauses found by the VAD, or (None, None, sentence) for text input."""
+    def units(self, request: Request) -> list[Unit]:
+        """The units of work: speech windows of at most ``max_window_s`` cut at pauses found by
+        the VAD, or the sentences of text input, each with its line."""
         from malsori.engines.vad.silero import merge_regions
 
         if request.text is not None:
-            return [(None, None, s) for s in split_sentences(request.text)]
+            return [Unit(None, None, sentence, number) for number, line in enumerate(request.text.split("\n"))
+                    for sentence in split_sentences(line)]
         regions = self.speech_regions(request)
         if not regions:
             raise AudioError("no speech found in the input audio")
         duration = request.audio.duration
         if duration <= self.max_window_s:  # one window, exactly what the bare recogniser would see
-            return [(0.0, duration, None)]
+            return [Unit(0.0, duration)]
         windows = merge_regions(regions, self.max_window_s, max_gap=3.0)
-        return [(a, b, None) for a, b in widen_into_pauses(windows, duration)]
+        return [Unit(a, b) for a, b in widen_into_pauses(windows, duration)]
 
     # --- the work ----------------------------------------------------------------------------
     def iter_windows(self, request: Request, route: Route, units: list | None = None,
@@ -212,11 +229,13 @@ class Translator:
         on; ``skip(i)`` lets a caller resume past units it already has."""
         timings = timings if timings is not None else {}
         units = self.units(request) if units is None else units
-        for index, (start, end, text) in enumerate(units):
+        for index, (start, end, text, line) in enumerate(units):
             if skip(index):
                 continue
             try:
                 segments = self._process_unit(request, route, start, end, text, timings)
+                for seg in segments:
+                    seg.line = line
                 yield WindowResult(index, start, end, segments)
             except MalsoriError as exc:
                 yield WindowResult(index, start, end, [], error=str(exc))
@@ -318,7 +337,7 @@ class Translator:
         timings["total"] = time.perf_counter() - t0
         audio = timeline.audio() if request.task in ("s2st", "t2st") else None
         return TranslationResult(request.task, request.src, request.tgt, segments, audio,
-                                 route.describe(), timings, errors)
+                                 route.describe(), timings, errors, request.line_count)
 
 
 def widen_into_pauses(windows, duration: float, most: float = 1.0) -> list[tuple[float, float]]:
