@@ -610,7 +610,17 @@ def main():
     """The console entry point. Output to a full disk or a closed pipe ends in one line, not a
     traceback: the error may come from a write inside a command or from the final flush."""
     import errno
+    import warnings
 
+    show = warnings.showwarning
+
+    def one_line(message, category, *args, **kwargs):
+        if category.__name__ == "AudioWarning":  # by name: importing audio here would slow --help
+            typer.echo(f"malsori: warning: {message}", err=True)
+        else:
+            show(message, category, *args, **kwargs)
+
+    warnings.showwarning = one_line
     try:
         try:
             app()
