@@ -24,7 +24,7 @@ class Language:
 
 
 # (639-3, 639-1, English name, script). Covers every language Whisper knows plus Seamless's
-# speech-output languages; the 639-3 code is the one SeamlessM4T v2 uses where it differs.
+# speech-output languages (and, below, what eSpeak NG speaks besides); the 639-3 code is the one SeamlessM4T v2 uses where it differs.
 _TABLE = [
     ("afr", "af", "Afrikaans", "Latn"), ("amh", "am", "Amharic", "Ethi"),
     ("arb", "ar", "Arabic", "Arab"), ("asm", "as", "Assamese", "Beng"),
@@ -78,7 +78,22 @@ _TABLE = [
     ("cmn", "zh", "Chinese (Mandarin)", "Hans"), ("yue", None, "Cantonese", "Hant"),
 ]
 
-LANGUAGES: dict[str, Language] = {row[0]: Language(*row) for row in _TABLE}
+# Languages eSpeak NG speaks that Whisper does not know: speech output only (639-3 as Seamless
+# spells it where it has them, e.g. gaz for Oromo, ory for Odia).
+_SPEECH_ONLY = [
+    ("arg", "an", "Aragonese", "Latn"), ("chv", "cv", "Chuvash", "Cyrl"), ("epo", "eo", "Esperanto", "Latn"),
+    ("gaz", "om", "Oromo", "Latn"), ("gla", "gd", "Scottish Gaelic", "Latn"), ("gle", "ga", "Irish", "Latn"),
+    ("grc", None, "Ancient Greek", "Grek"), ("grn", "gn", "Guarani", "Latn"), ("hak", None, "Hakka Chinese", "Hant"),
+    ("hyw", None, "Western Armenian", "Armn"), ("ido", "io", "Ido", "Latn"), ("ina", "ia", "Interlingua", "Latn"),
+    ("jbo", None, "Lojban", "Latn"), ("kal", "kl", "Greenlandic", "Latn"), ("kir", "ky", "Kyrgyz", "Cyrl"),
+    ("kmr", "ku", "Kurdish (Kurmanji)", "Latn"), ("kok", None, "Konkani", "Deva"), ("ltg", None, "Latgalian", "Latn"),
+    ("nog", None, "Nogai", "Cyrl"), ("ory", "or", "Odia", "Orya"), ("pap", None, "Papiamento", "Latn"),
+    ("quc", None, "K'iche'", "Latn"), ("que", "qu", "Quechua", "Latn"), ("shn", None, "Shan", "Mymr"),
+    ("smj", None, "Lule Sami", "Latn"), ("tsn", "tn", "Tswana", "Latn"), ("uig", "ug", "Uyghur", "Arab"),
+]
+
+LANGUAGES: dict[str, Language] = {row[0]: Language(*row) for row in _TABLE + _SPEECH_ONLY}
+WHISPER_LANGUAGES = frozenset(row[0] for row in _TABLE)
 
 # Other spellings users type: ISO 639-3 macrolanguage and bibliographic codes.
 _ALIASES = {
@@ -120,6 +135,8 @@ def language(code: str) -> Language:
 def whisper_code(code: str) -> str | None:
     """Whisper's code for a language, or None when Whisper does not know it."""
     lang = language(code)
+    if lang.code not in WHISPER_LANGUAGES:
+        return None
     if lang.code == "haw":
         return "haw"
     if lang.code == "yue":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from malsori.languages import LANGUAGES
+from malsori.languages import LANGUAGES, WHISPER_LANGUAGES
 from malsori.models.catalog import CATALOG, is_available
 
 
@@ -18,7 +18,8 @@ def support_matrix() -> list[dict]:
     piper = is_available("piper-en-joe")
     rows = []
     for code, lang in sorted(LANGUAGES.items(), key=lambda kv: kv[1].name):
-        asr = [m for m in asr_models if CATALOG[m].languages is None or code in CATALOG[m].languages]
+        # Models of "any language" know Whisper's languages, not the ones only eSpeak NG speaks.
+        asr = [m for m in asr_models if code in (CATALOG[m].languages or WHISPER_LANGUAGES)]
         targets = sorted({t for s, t in pairs if s == code})
         t2tt = ", ".join(f"->{t}" for t in targets)
         if nllb:
@@ -29,7 +30,7 @@ def support_matrix() -> list[dict]:
         rows.append({
             "code": code, "name": lang.name,
             "asr": ", ".join(asr) or "-",
-            "s2tt_eng": ", ".join(multilingual) if multilingual and code != "eng" else "-",
+            "s2tt_eng": ", ".join(multilingual) if multilingual and code != "eng" and code in WHISPER_LANGUAGES else "-",
             "t2tt": t2tt or "-",
             "tts": ", ".join(voices) or "-",
         })

@@ -27,26 +27,42 @@ _VOICE_OVERRIDES = {
 
 
 @functools.lru_cache(maxsize=1)
-def installed_voices() -> frozenset[str]:
+def installed_voices() -> dict[str, str]:
+    """Language tag -> the voice that speaks it, from the installed eSpeak NG's own list."""
     exe = shutil.which("espeak-ng")
     if exe is None:
-        return frozenset()
-    out = subprocess.run([exe, "--voices"], capture_output=True, text=True, timeout=20).stdout
-    voices = set()
-    for line in out.splitlines()[1:]:
+        return {}
+    return parse_voice_list(subprocess.run([exe, "--voices"], capture_output=True, text=True, timeout=20).stdout)
+
+
+_ALSO_SPEAKS = re.compile(r"\(([\w-]+) (\d+)\)")
+
+
+def parse_voice_list(listing: str) -> dict[str, str]:
+    """``espeak-ng --voices`` read into language tag -> voice. A voice answers for its own tag
+    and for the tags in its "Other Languages" column ("(fr 5)": fr-fr speaks plain "fr"); where
+    several answer, the lowest priority number wins, as in eSpeak NG's own choice."""
+    best: dict[str, tuple[int, str]] = {}
+    for line in listing.splitlines()[1:]:
         cols = line.split()
-        if len(cols) >= 2:
-            voices.add(cols[1].lower())
-    return frozenset(voices)
+        if len(cols) < 4 or not cols[0].isdigit():
+            continue
+        voice = cols[1].lower()
+        offers = [(voice, int(cols[0]))] + [(tag.lower(), int(p)) for tag, p in _ALSO_SPEAKS.findall(line)]
+        for tag, priority in offers:
+            if tag not in best or priority < best[tag][0]:
+                best[tag] = (priority, voice)
+    return {tag: voice for tag, (_, voice) in best.items()}
 
 
 def espeak_voice(code: str) -> str | None:
+    """The installed voice for a language: our preferred one, else whichever eSpeak NG lists for
+    the language's ISO 639-1 or 639-3 code."""
     lang = lookup(code)
-    candidates = [_VOICE_OVERRIDES.get(lang.code), lang.iso1, lang.code]
     voices = installed_voices()
-    for cand in candidates:
+    for cand in (_VOICE_OVERRIDES.get(lang.code), lang.iso1, lang.code):
         if cand and cand.lower() in voices:
-            return cand
+            return voices[cand.lower()]
     return None
 
 
