@@ -172,6 +172,14 @@ class Diarization:
                 overlap[turn.speaker] = overlap.get(turn.speaker, 0.0) + shared
         return max(overlap, key=overlap.get) if overlap else None
 
+    def speaker_near(self, start: float, end: float) -> str | None:
+        """``speaker_at``, or, for a span in a gap between turns, whoever's turn is nearest."""
+        who = self.speaker_at(start, end)
+        if who is None and self.turns:
+            middle = (start + end) / 2
+            who = min(self.turns, key=lambda t: max(t.start - middle, middle - t.end, 0.0)).speaker
+        return who
+
     def to_rttm(self) -> str:
         return "".join(f"SPEAKER {self.uri} 1 {t.start:.3f} {t.duration:.3f} <NA> <NA> {t.speaker} <NA> <NA>\n"
                        for t in sorted(self.turns, key=lambda t: (t.start, t.speaker)))

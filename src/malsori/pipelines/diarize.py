@@ -15,6 +15,7 @@ cue (window scores tell overlap at ROC AUC 0.64, the model at 0.93 on the AMI ex
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -24,7 +25,7 @@ import numpy as np
 from malsori.audio import Audio
 from malsori.engines.speaker import unit, unit_rows
 from malsori.errors import AudioError, MalsoriError
-from malsori.protocols import Diarization, SpeakerEncoder, SpeakerTurn, SpeechRegion, VoiceActivityDetector
+from malsori.protocols import Diarization, Segment, SpeakerEncoder, SpeakerTurn, SpeechRegion, VoiceActivityDetector
 
 FRAME_S = 0.05
 
@@ -339,6 +340,49 @@ def _check_counts(num_speakers, min_speakers, max_speakers) -> None:
         raise MalsoriError("--num-speakers must be at least 1")
     if min_speakers < 1 or max_speakers < min_speakers:
         raise MalsoriError("need 1 <= --min-speakers <= --max-speakers")
+
+
+# Languages written without spaces between words: their words are joined as they are.
+_UNSPACED = {"jpn", "cmn", "yue", "tha", "lao", "mya", "khm", "bod"}
+_SENTENCE_END = re.compile(r"[.!?。！？][\"')\]]*$")
+
+
+def split_by_speaker(segment: Segment, diarization: Diarization, offset: float = 0.0,
+                     language: str | None = None) -> list[tuple[Segment, str | None]]:
+    """A recognised segment cut where its words change speaker, each part timed by its own words
+    (so a subtitle starts with its first word, not with the recogniser's segment). ``offset``:
+    where the segment's clock starts in the diarized recording. Without word times the segment
+    stays whole, with its main speaker."""
+    if not segment.words:
+        return [(segment, diarization.speaker_near(offset + segment.start, offset + segment.end))]
+    runs: list[tuple[list, str | None]] = []
+    for word in segment.words:
+        who = diarization.speaker_near(offset + word.start, offset + word.end)
+        if runs and runs[-1][1] == who:
+            runs[-1][0].append(word)
+        else:
+            runs.append(([word], who))
+    joiner = "" if language in _UNSPACED else " "
+    return [(Segment(words[0].start, words[-1].end, joiner.join(w.text for w in words), words, segment.confidence), who)
+            for words, who in runs]
+
+
+def join_unfinished(parts: list[tuple[Segment, str | None]], language: str | None = None,
+                    max_s: float = 7.0, max_gap_s: float = 0.5) -> list[tuple[Segment, str | None]]:
+    """Neighbouring parts of one speaker joined where the recogniser cut a sentence in two ("the
+    weather is lovely this" | "morning"), up to ``max_s``, a subtitle's usual longest."""
+    joiner = "" if language in _UNSPACED else " "
+    out: list[tuple[Segment, str | None]] = []
+    for seg, who in parts:
+        if out:
+            last, last_who = out[-1]
+            if (who == last_who and seg.start - last.end <= max_gap_s and seg.end - last.start <= max_s
+                    and not _SENTENCE_END.search(last.text)):
+                out[-1] = (Segment(last.start, seg.end, last.text + joiner + seg.text, last.words + seg.words,
+                                   last.confidence), who)
+                continue
+        out.append((seg, who))
+    return out
 
 
 def label_segments(segments, diarization: Diarization) -> None:

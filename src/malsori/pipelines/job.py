@@ -56,8 +56,11 @@ def run_job(translator: Translator, input, task: str, tgt: str, src: str | None,
     # Outputs are checked before any work: a job must not run for an hour and then fail to write.
     audio_path, sidecar_path, text_path = output_paths(check_task(task), output)
     request = translator.prepare(input, task, tgt, src, expressive)
-    if diarize is not None and request.audio is None:
-        raise MalsoriError("--diarize needs speech input")
+    if diarize is not None:
+        if request.audio is None:
+            raise MalsoriError("--diarize needs speech input")
+        # First, so each window's segments can be cut where the speaker changes.
+        request.diarization = diarize(request.audio)
     route = translator.plan(request)
     units = translator.units(request)
     if on_start:
@@ -68,7 +71,8 @@ def run_job(translator: Translator, input, task: str, tgt: str, src: str | None,
     if anchor is not None:
         key = request_key(input if request.text is None and not hasattr(input, "samples") else None,
                           request.text, request.task, request.src, request.tgt,
-                          {**route.describe(), "expressive": asdict(request.expressive) if request.expressive else None})
+                          {**route.describe(), "expressive": asdict(request.expressive) if request.expressive else None,
+                           "diarized": request.diarization is not None})
         checkpoint = Checkpoint(anchor, key)
         done = checkpoint.load() if resume else {}
         if not resume:
@@ -95,10 +99,10 @@ def run_job(translator: Translator, input, task: str, tgt: str, src: str | None,
     segments = [seg for w in windows for seg in w.segments]
     for i, seg in enumerate(segments):
         seg.index = i
-    if diarize is not None:
+    if request.diarization is not None:  # segments restored from an older checkpoint may lack it
         from malsori.pipelines.diarize import label_segments
 
-        label_segments(segments, diarize(request.audio))
+        label_segments([s for s in segments if s.speaker is None], request.diarization)
     result = TranslationResult(request.task, request.src, request.tgt, segments, None, route.describe(), timings, errors,
                                request.line_count)
     duration = _write_audio(audio_path, segments, checkpoint) if audio_path is not None else None

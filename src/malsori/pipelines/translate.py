@@ -120,6 +120,7 @@ class Request:
     text: str | None = None
     speech_regions: list | None = None  # VAD output, computed once
     expressive: ExpressiveOptions | None = None  # speak the output with the source's delivery
+    diarization: object | None = None  # who spoke when: segments are cut at speaker changes
 
     @property
     def line_count(self) -> int | None:
@@ -193,8 +194,9 @@ class Translator:
             first = request.audio.slice(regions[0].start, regions[0].start + 30) if regions else request.audio
             request.src, _ = lid.detect_language(first)
         route = self.engines.route(request.task, request.src, request.tgt)
-        if request.expressive is not None and route.recognizer is not None:
-            # Pauses are carried through word alignment: the recogniser must time its words.
+        if (request.expressive is not None or request.diarization is not None) and route.recognizer is not None:
+            # Pauses are carried through word alignment, and speaker changes fall between words:
+            # the recogniser must time its words.
             twin = getattr(route.recognizer, "with_word_timestamps", None)
             route.recognizer = twin() if twin else route.recognizer
         return route
@@ -262,12 +264,19 @@ class Translator:
             return [seg]
         if text is not None:
             pieces = [Segment(0.0, 0.0, text)]
-            source_texts = [text]
+            source_texts, speakers = [text], [None]
         else:
             clip = request.audio.slice(start, end)
             transcript = self._timed(timings, "asr", route.recognizer.transcribe, clip, src,
                                      translate_to=route.asr_target)
             pieces = [s for s in transcript.segments if s.text.strip()]
+            speakers = [None] * len(pieces)
+            if request.diarization is not None:
+                from malsori.pipelines.diarize import join_unfinished, split_by_speaker
+
+                cut = join_unfinished([part for piece in pieces
+                                       for part in split_by_speaker(piece, request.diarization, start, src)], src)
+                pieces, speakers = [p for p, _ in cut], [who for _, who in cut]
             source_texts = [s.text.strip() for s in pieces]
         if not pieces:
             return []
@@ -280,11 +289,12 @@ class Translator:
                 words = [w.text for p in pieces for w in p.words]
                 lexicon = self._timed(timings, "mt", lexicon_from_translator, route, words, src, tgt)
         results = []
-        for piece, source_text, target_text in zip(pieces, source_texts, targets):
+        for piece, source_text, target_text, speaker in zip(pieces, source_texts, targets, speakers):
             # When the recogniser translated by itself there is no source-language text.
-            seg = SegmentResult(0, "" if route.asr_target else source_text, target_text)
+            seg = SegmentResult(0, "" if route.asr_target else source_text, target_text, speaker=speaker)
             if text is None:
-                seg.start, seg.end = start + piece.start, start + piece.end
+                seg.start, seg.end = snap_to_speech(start + piece.start, start + piece.end,
+                                                    request.speech_regions or [])
             if renderer is not None and target_text.strip():
                 seg.audio, report = self._timed(timings, "expressive", self._render_expressive, renderer, request,
                                                 start, end, piece, target_text, lexicon)
@@ -338,6 +348,16 @@ class Translator:
         audio = timeline.audio() if request.task in ("s2st", "t2st") else None
         return TranslationResult(request.task, request.src, request.tgt, segments, audio,
                                  route.describe(), timings, errors, request.line_count)
+
+
+def snap_to_speech(start: float, end: float, regions) -> tuple[float, float]:
+    """A segment's times moved off the silence around it: Whisper lets a first word absorb the
+    pause before it, so a subtitle would show before anyone speaks. Edges in a pause move to the
+    nearest speech inside the segment."""
+    inside = [r for r in regions if r.end > start and r.start < end]
+    if not inside:
+        return start, end
+    return max(start, inside[0].start), min(end, inside[-1].end)
 
 
 def widen_into_pauses(windows, duration: float, most: float = 1.0) -> list[tuple[float, float]]:
