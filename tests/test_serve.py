@@ -214,3 +214,145 @@ def test_browser_microphone_to_captions_and_speech(app, piper, tmp_path):
         thread.join(timeout=10)
     assert "coffee" in committed or "morning" in committed, committed
     assert any(w in target for w in ("café", "mañana", "días", "taza")), target
+
+
+# --- limits and faults found by a hostile trial (issue 15) ---------------------------------------
+
+@pytest.fixture(scope="module")
+def fake_translator():
+    """Counting "ASR", upper-casing "MT", beeps as "speech": the server's logic without the models."""
+    from fakes import BeepSynthesizer, CountingRecognizer, UpperTranslator
+
+    from malsori import Translator
+
+    return Translator([CountingRecognizer()], [UpperTranslator()], [BeepSynthesizer()])
+
+
+def _multipart(boundary: bytes, size: int) -> bytes:
+    return (b"--" + boundary + b'\r\nContent-Disposition: form-data; name="tgt"\r\n\r\nspa\r\n--' + boundary
+            + b'\r\nContent-Disposition: form-data; name="file"; filename="big.wav"\r\n'
+              b"Content-Type: audio/wav\r\n\r\n" + b"\0" * size + b"\r\n--" + boundary + b"--\r\n")
+
+
+def test_upload_declared_over_the_limit_is_413_with_one_line():
+    client = TestClient(create_app(max_upload_mb=0.05))
+    r = client.post("/v1/translate", data={"task": "s2tt", "tgt": "spa"}, files={"file": ("big.wav", b"\0" * 60_000)})
+    assert r.status_code == 413
+    assert "0.05 MB limit" in r.json()["error"] and "\n" not in r.json()["error"]
+    r = client.post("/v1/translate", data={"task": "s2tt", "tgt": "spa"}, files={"file": ("x.wav", b"garbage" * 99)})
+    assert r.status_code == 400 and "the upload: not a readable audio" in r.json()["error"]  # under it: as before
+
+
+def test_chunked_upload_is_cut_off_as_it_arrives():
+    """No Content-Length: the server stops pulling the body once it has seen the limit."""
+    import asyncio
+
+    limit = int(0.05 * (1 << 20))
+    body = _multipart(b"xyz", 40 * limit)  # a body that would go on for 2 MB
+    pulled, sent = 0, []
+
+    async def receive():
+        nonlocal pulled
+        chunk = body[pulled:pulled + 4096]
+        pulled += len(chunk)
+        return {"type": "http.request", "body": chunk, "more_body": pulled < len(body)}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+             "path": "/v1/translate", "raw_path": b"/v1/translate", "root_path": "", "query_string": b"",
+             "headers": [(b"content-type", b"multipart/form-data; boundary=xyz"), (b"transfer-encoding", b"chunked")],
+             "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80)}
+    asyncio.run(create_app(max_upload_mb=0.05)(scope, receive, send))
+    assert sent[0]["status"] == 413
+    assert "limit" in json.loads(sent[1]["body"])["error"]
+    assert limit < pulled <= limit + 4096
+
+
+def test_binary_first_message_is_a_clear_error_and_1008(client):
+    with client.websocket_connect("/v1/stream") as ws:
+        ws.send_bytes(b"\0\0" * 160)
+        error = ws.receive_json()
+        assert error["type"] == "error" and "must be a JSON text frame" in error["message"]
+        assert "\n" not in error["message"]
+        assert ws.receive()["code"] == 1008
+
+
+@pytest.mark.timeout(60)
+def test_streams_over_the_cap_are_refused_with_1013_and_slots_come_back(fake_translator):
+    client = TestClient(create_app(fake_translator, max_streams=2))
+    with client.websocket_connect("/v1/stream"), client.websocket_connect("/v1/stream"):
+        with client.websocket_connect("/v1/stream") as extra:
+            error = extra.receive_json()
+            assert error["type"] == "error" and "try again later" in error["message"]
+            assert extra.receive()["code"] == 1013
+    with client.websocket_connect("/v1/stream") as ws:  # the two that left gave their slots back
+        ws.send_text(json.dumps({"task": "asr", "tgt": "eng", "sample_rate": 16000}))
+        assert ws.receive_json()["type"] == "ready"
+
+
+@pytest.mark.timeout(60)
+def test_idle_streams_are_closed_with_an_error(fake_translator):
+    client = TestClient(create_app(fake_translator, idle_timeout_s=0.5))
+    with client.websocket_connect("/v1/stream") as ws:  # never configured
+        error = ws.receive_json()
+        assert error["type"] == "error" and "within 0.5 s" in error["message"]
+        assert ws.receive()["code"] == 1008
+    with client.websocket_connect("/v1/stream") as ws:  # configured, a little audio, then nothing
+        ws.send_text(json.dumps({"task": "asr", "tgt": "eng", "sample_rate": 16000}))
+        assert ws.receive_json()["type"] == "ready"
+        started = time.perf_counter()
+        for _ in range(3):
+            ws.send_bytes(b"\0\0" * 1600)
+            time.sleep(0.3)  # frames keep it alive past the timeout
+        ws.send_text(json.dumps({"type": "ping"}))  # text does not
+        assert "unknown text message" in _receive_until(ws, "error")[-1]["message"]
+        events = _receive_until(ws, "error")
+        assert "no audio for 0.5 s" in events[-1]["message"] and time.perf_counter() - started > 0.9
+        assert ws.receive()["code"] == 1008
+
+
+def test_create_app_rejects_nonsense_limits():
+    from malsori.errors import MalsoriError
+
+    for bad in ({"max_upload_mb": 0}, {"max_streams": 0}, {"idle_timeout_s": -1}):
+        with pytest.raises(MalsoriError):
+            create_app(**bad)
+
+
+def test_computation_aware_latency_is_never_below_the_plain_one(fake_translator, pcm_22k):
+    """A client sending faster than real time: output cannot precede the audio it answers."""
+    client = TestClient(create_app(fake_translator))
+    with client.websocket_connect("/v1/stream") as ws:
+        ws.send_text(json.dumps({"task": "s2tt", "src": "eng", "tgt": "spa", "sample_rate": 22050}))
+        assert ws.receive_json()["type"] == "ready"
+        step = 22050 * 2 // 5
+        for i in range(0, len(pcm_22k), step):
+            ws.send_bytes(pcm_22k[i:i + step])
+        ws.send_bytes(b"\0\0" * 22050)
+        ws.send_text(json.dumps({"type": "end"}))
+        events = _receive_until(ws, "done")
+    timed = [e for e in events if "clock" in e]
+    assert timed and all(e["clock"] >= e["source_time"] for e in timed)
+    clocks = [e["clock"] for e in timed]
+    assert clocks == sorted(clocks)
+    summary = events[-1]["summary"]
+    assert summary["AL"] is not None
+    for key in ("StartOffset", "EndOffset", "AL", "LAAL"):
+        assert summary[key + "_CA"] >= summary[key], (key, summary)
+
+
+def test_busy_port_is_one_error_line_before_serving(tmp_path):
+    import subprocess
+    import sys
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        proc = subprocess.run([sys.executable, "-m", "malsori.cli", "serve", "--port", str(port)],
+                              capture_output=True, text=True, timeout=120)
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert lines == [f"malsori: error: cannot listen on 127.0.0.1:{port}: address already in use"], proc.stderr
+    assert proc.returncode == 1

@@ -439,6 +439,9 @@ def serve(
     port: int = typer.Option(8000, "--port"),
     allow_remote: bool = typer.Option(False, "--allow-remote", help="required to bind to a non-loopback address"),
     log_dir: Optional[Path] = typer.Option(None, "--log-dir", help="keep a JSON-lines log of each stream here"),
+    max_upload_mb: float = typer.Option(100.0, "--max-upload-mb", help="larger uploads get HTTP 413"),
+    max_streams: int = typer.Option(4, "--max-streams", help="live WebSocket streams at once; more are refused (1013)"),
+    idle_timeout: float = typer.Option(30.0, "--idle-timeout", help="seconds without audio before a stream is closed"),
 ):
     """HTTP + WebSocket API and the web page (microphone in the browser)."""
     from malsori.errors import MalsoriError
@@ -449,10 +452,22 @@ def serve(
         import uvicorn
 
         from malsori.serve.app import create_app
+        from malsori.serve.guards import ensure_can_listen
     except ImportError:
         _fail(MalsoriError("the server needs its extra: pip install 'malsori[serve]'"))
+    try:
+        application = create_app(log_dir=log_dir, max_upload_mb=max_upload_mb, max_streams=max_streams,
+                                 idle_timeout_s=idle_timeout)
+        ensure_can_listen(host, port)
+    except MalsoriError as exc:
+        _fail(exc)
     typer.echo(f"malsori: serving on http://{host}:{port}/ (Ctrl-C stops)", err=True)
-    uvicorn.run(create_app(log_dir=log_dir), host=host, port=port, log_level="warning")
+    try:
+        uvicorn.run(application, host=host, port=port, log_level="warning")
+    except SystemExit as exc:  # uvicorn's startup failure (3) would read as malsori's "audio unusable"
+        if exc.code:
+            _fail(MalsoriError(f"the server stopped at start-up (uvicorn exit status {exc.code})"))
+        raise
 
 
 @app.command()

@@ -10,8 +10,15 @@ WebSocket protocol (`/v1/stream`):
    binary frame of N 16-bit samples
 4. client -> {"type": "end"} flushes the last utterance; the server answers {"type": "done",
    "summary": {...}} and closes with 1000.
-Errors get {"type": "error", "message": ...} and a close code: 1008 bad first message, 1003 wrong
-sample format, 1009 oversized frame. Other streams are not affected.
+Errors get {"type": "error", "message": ...} and a close code: 1008 bad first message (or none in
+time), 1003 wrong sample format, 1009 oversized frame, 1008 no audio frame for ``idle_timeout_s``,
+1013 (try again later) when ``max_streams`` are already open. Other streams are not affected.
+
+Event ``clock`` values are computation-aware times on the source's time axis, as in
+``pipelines.stream.run_stream``: a frame is available once the audio up to its end has been sent,
+so clock = max(clock, audio received) + server time spent on the frame.
+
+Uploads to ``/v1/translate`` over ``max_upload_mb`` get HTTP 413 with {"error": ...}.
 """
 
 from __future__ import annotations
@@ -20,28 +27,40 @@ import asyncio
 import base64
 import io
 import json
+import shutil
+import tempfile
 import time
 from pathlib import Path
 
+import anyio
 import numpy as np
 from fastapi import FastAPI, File, Form, UploadFile, WebSocket
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.websockets import WebSocketDisconnect
 
-from malsori.errors import MalsoriError
+from malsori.errors import AudioError, MalsoriError
+from malsori.serve.guards import (MB, ServeLimits, StreamSlots, UploadLimit, UploadTooLarge,
+                                  upload_too_large_response)
 
 STATIC = Path(__file__).parent / "static"
 MAX_FRAME_BYTES = 1 << 20  # 1 MiB: about 33 s of 16 kHz audio in one frame is already abuse
 FIRST_MESSAGE_TIMEOUT_S = 10.0
 
 
-def create_app(translator=None, log_dir: Path | None = None) -> FastAPI:
+def create_app(translator=None, log_dir: Path | None = None, *, max_upload_mb: float = ServeLimits.max_upload_mb,
+               max_streams: int = ServeLimits.max_streams,
+               idle_timeout_s: float = ServeLimits.idle_timeout_s) -> FastAPI:
     from malsori.pipelines.translate import Translator
 
+    limits = ServeLimits(max_upload_mb, max_streams, idle_timeout_s)
     app = FastAPI(title="malsori", version="0.1.0",
                   description="Offline speech translation: whole files over HTTP, live audio over the "
                               "WebSocket /v1/stream (protocol in the module docstring of malsori.serve.app).")
+    app.add_middleware(UploadLimit, limit=limits.max_upload_bytes)
+    app.add_exception_handler(UploadTooLarge, upload_too_large_response)
+    app.state.limits = limits
+    slots = StreamSlots(limits.max_streams)
     state = {"translator": translator}
 
     def get_translator() -> "Translator":
@@ -65,10 +84,7 @@ def create_app(translator=None, log_dir: Path | None = None) -> FastAPI:
         ``expressive`` (s2st) speaks the translation with the speaker's delivery."""
         try:
             if file is not None:
-                data = await file.read()
-                if not data:
-                    raise MalsoriError("the uploaded file is empty")
-                payload = await run_in_threadpool(_load_bytes, data)
+                payload = await run_in_threadpool(_load_upload, file.file)
             elif text is not None:
                 payload = text
             else:
@@ -90,27 +106,60 @@ def create_app(translator=None, log_dir: Path | None = None) -> FastAPI:
     @app.websocket("/v1/stream")
     async def stream(ws: WebSocket):
         await ws.accept()
+        # Refused after accept so the client gets a reason; the slot is held from here on, so
+        # clients that never configure count too.
+        if not slots.take():
+            await _error(ws, f"the server already has its {limits.max_streams} live streams: try again later", 1013)
+            return
         try:
-            first = await asyncio.wait_for(ws.receive_text(), FIRST_MESSAGE_TIMEOUT_S)
-            config = _parse_config(first)
+            await _configure_and_serve(ws)
+        finally:
+            slots.release()
+
+    async def _configure_and_serve(ws: WebSocket):
+        wait = min(FIRST_MESSAGE_TIMEOUT_S, limits.idle_timeout_s)
+        try:
+            first = await asyncio.wait_for(ws.receive(), wait)
+            if first["type"] == "websocket.disconnect":
+                return
+            config = _parse_config(_first_text(first))
             session = await run_in_threadpool(_open_session, get_translator(), config)
-        except (MalsoriError, ValueError, asyncio.TimeoutError, KeyError) as exc:
-            message = str(exc) or "no configuration message within 10 s"
-            await _error(ws, message, 1008)
+        except asyncio.TimeoutError:
+            await _error(ws, f"no configuration message within {wait:g} s", 1008)
             return
-        except Exception as exc:  # e.g. a text frame that is not text
-            await _error(ws, f"bad first message: {exc}", 1008)
+        except (MalsoriError, ValueError) as exc:
+            await _error(ws, str(exc), 1008)
             return
+        except Exception as exc:  # an engine failing to start: the client still gets one line
+            await _error(ws, f"the stream could not start ({type(exc).__name__})", 1011)
+            raise
         await ws.send_json({"type": "ready", "task": session.task, "src": session.src, "tgt": session.tgt})
-        await StreamConnection(ws, session, config["sample_rate"], log_dir).serve()
+        await StreamConnection(ws, session, config["sample_rate"], log_dir, limits.idle_timeout_s).serve()
 
     return app
 
 
-def _load_bytes(data: bytes):
+def _load_upload(upload):
+    """Decode an upload from disk: reading it into bytes would hold it in memory next to its samples."""
     from malsori.audio import load_audio
 
-    return load_audio(data)
+    upload.seek(0)
+    with tempfile.NamedTemporaryFile(prefix="malsori-upload-") as spooled:
+        shutil.copyfileobj(upload, spooled, MB)
+        spooled.flush()
+        if spooled.tell() == 0:
+            raise MalsoriError("the uploaded file is empty")
+        try:
+            return load_audio(spooled.name)
+        except AudioError as exc:  # its message names the temporary path, which means nothing to the client
+            raise AudioError(str(exc).replace(spooled.name, "the upload")) from None
+
+
+def _first_text(message: dict) -> str:
+    if message.get("text") is None:
+        raise MalsoriError("the first message must be a JSON text frame with task, tgt, src, sample_rate, format "
+                           "(audio frames come after the server's ready)")
+    return message["text"]
 
 
 def _parse_config(text: str) -> dict:
@@ -157,12 +206,15 @@ async def _error(ws, message: str, code: int) -> None:
 class StreamConnection:
     """One client's live stream: PCM in, events out, and a JSON-lines log of what was emitted."""
 
-    def __init__(self, ws, session, sample_rate: int, log_dir: Path | None):
+    def __init__(self, ws, session, sample_rate: int, log_dir: Path | None,
+                 idle_timeout_s: float = ServeLimits.idle_timeout_s):
         from malsori.audio.live import PcmDecoder
 
         self.ws, self.session, self.decoder = ws, session, PcmDecoder(sample_rate)
         self.events: list = []
-        self.t0: float | None = None
+        self.clock = 0.0  # computation-aware time of the latest events, in source seconds
+        self.idle_timeout_s = idle_timeout_s
+        self.last_audio = time.perf_counter()  # the idle timer starts when the client is told "ready"
         self.log = None
         if log_dir is not None:
             log_dir.mkdir(parents=True, exist_ok=True)
@@ -171,7 +223,10 @@ class StreamConnection:
     async def serve(self) -> None:
         try:
             while True:
-                message = await self.ws.receive()
+                message = await self._receive()
+                if message is None:
+                    await _error(self.ws, f"no audio for {self.idle_timeout_s:g} s: closing the idle stream", 1008)
+                    break
                 if message["type"] == "websocket.disconnect":
                     break
                 if message.get("bytes") is not None:
@@ -182,13 +237,11 @@ class StreamConnection:
                     if len(data) % 2:
                         await _error(self.ws, "frames must hold whole 16-bit samples (odd byte count)", 1003)
                         break
-                    if self.t0 is None:
-                        self.t0 = time.perf_counter()
-                    samples = await run_in_threadpool(self.decoder.feed, data)
-                    await self._send(await run_in_threadpool(self.session.push, samples))
+                    await self._send(await self._process(lambda: self.session.push(self.decoder.feed(data))))
+                    self.last_audio = time.perf_counter()
                 elif message.get("text") is not None:
                     if _is_end(message["text"]):
-                        await self._send(await run_in_threadpool(self.session.close))
+                        await self._send(await self._process(self.session.close))
                         await self.ws.send_json({"type": "done", "summary": self._summary()})
                         await self.ws.close(code=1000)
                         break
@@ -196,26 +249,44 @@ class StreamConnection:
         except WebSocketDisconnect:
             pass
         finally:
-            # A client gone mid-utterance: what was committed is already logged; flush the rest there.
+            # A client gone mid-utterance: what was committed is already logged; flush the rest there,
+            # even if the server is cancelling this connection.
             if self.session.in_speech:
-                try:
-                    self._record(await run_in_threadpool(self.session.close))
-                except Exception:
-                    pass
+                with anyio.CancelScope(shield=True):
+                    try:
+                        await self._process(self.session.close)
+                    except Exception:
+                        pass
             if self.log:
                 self.log.close()
 
-    def _record(self, events) -> None:
-        now = time.perf_counter() - (self.t0 or time.perf_counter())
+    async def _receive(self) -> dict | None:
+        """The next message, or None once no audio frame has come for idle_timeout_s (text
+        messages do not keep a stream alive)."""
+        left = self.last_audio + self.idle_timeout_s - time.perf_counter()
+        # A cancel scope, not asyncio.wait_for: that runs receive() in a task of its own, and a
+        # disconnect it delivers could then be lost to a cancellation arriving at the same time.
+        with anyio.move_on_after(max(left, 0.0)):
+            return await self.ws.receive()
+        return None
+
+    async def _process(self, work) -> list:
+        """Run ``work`` (push a frame, or close) and stamp its events as run_stream does: the
+        session.now seconds received are available no earlier than source time session.now (a
+        client may send faster than real time, so wall time since the socket opened would put
+        output before its input), and work starts once the previous frame's is done."""
+        started = time.perf_counter()
+        events = await run_in_threadpool(work)
+        self.clock = max(self.clock, self.session.now) + time.perf_counter() - started
         for ev in events:
-            ev.clock = now
+            ev.clock = self.clock
             self.events.append(ev)
             if self.log:
                 self.log.write(json.dumps(ev.to_dict(), ensure_ascii=False) + "\n")
                 self.log.flush()
+        return events
 
     async def _send(self, events) -> None:
-        self._record(events)
         for ev in events:
             if ev.kind == "audio":
                 pcm = (np.clip(ev.audio.samples, -1, 1) * 32767).astype("<i2").tobytes()
