@@ -14,7 +14,7 @@ from malsori.errors import AudioError, ModelError
 torch = pytest.importorskip("torch")
 
 from malsori.engines.speaker.campplus import (  # noqa: E402
-    WEIGHTS_FILE, CamPlusPlusEncoder, build_network, fbank)
+    WEIGHTS_FILE, CamPlusPlusEncoder, build_network)
 from malsori.models.catalog import is_available  # noqa: E402
 
 
@@ -31,15 +31,17 @@ def random_model_dir(tmp_path_factory):
     return folder
 
 
-def test_filterbank_frames_and_bands_follow_kaldi():
-    feats = fbank(tone(1.0, 1000.0))
-    assert feats.shape == (1 + (16000 - 400) // 160, 80)
-    # 1 kHz is mel 998 on Kaldi's scale: the band centred nearest it is the loudest.
-    mel = lambda f: 1127 * np.log1p(f / 700)  # noqa: E731
-    centres = mel(20) + (mel(8000) - mel(20)) / 81 * np.arange(1, 81)
-    assert int(np.argmax(feats.mean(axis=0))) == int(np.argmin(abs(centres - mel(1000))))
-    assert np.isfinite(fbank(np.zeros(8000, np.float32))).all()  # silence: floored, not -inf
-    assert fbank(np.zeros(100, np.float32)).shape == (0, 80)
+def test_features_are_kaldi_filterbanks_of_unscaled_samples(random_model_dir):
+    from malsori.engines.speaker.onnx_encoder import FbankOptions, kaldi_fbank
+
+    samples = tone(1.0, 1000.0)
+    feats = CamPlusPlusEncoder(random_model_dir).features(Audio(samples, 16000))
+    assert feats.shape == (98, 80)
+    # 3D-Speaker feeds samples in [-1, 1], WeSpeaker 16-bit integers: ln(32768^2) apart where
+    # neither is at the floor.
+    lit = feats > np.log(np.finfo(np.float32).eps) + 1
+    assert lit.sum() > 500
+    assert np.allclose((feats + 2 * np.log(32768))[lit], kaldi_fbank(samples, FbankOptions())[lit], atol=1e-3)
 
 
 def test_a_random_network_embeds_any_length_and_many_spans(random_model_dir):

@@ -336,13 +336,17 @@ def test_cli_embed_verify_profile_separate(conversation, voices, tmp_path):
         save_audio(tmp_path / f"joe{i}.wav", clip)
     vector = tmp_path / "joe.npy"
     assert _malsori("speakers", "embed", tmp_path / "joe0.wav", "-o", vector).returncode == 0
+    assert np.load(vector).shape == (192,)  # CAM++, the default
+    assert _malsori("speakers", "embed", tmp_path / "joe0.wav", "-o", vector, "--encoder", "ge2e").returncode == 0
     assert np.load(vector).shape == (256,)
     proc = _malsori("speakers", "embed", mix, "--segments")
     assert proc.returncode == 0, proc.stderr
     assert len(json.loads(proc.stdout)["segments"]) >= 6  # one per sentence at least
 
     proc = _malsori("speakers", "verify", tmp_path / "joe0.wav", tmp_path / "joe1.wav")
-    assert proc.returncode == 0 and json.loads(proc.stdout)["accepted"] is True
+    verdict = json.loads(proc.stdout)
+    assert proc.returncode == 0 and verdict["accepted"] is True and verdict["encoder"] == "campplus"
+    assert verdict["llr"] > 0 and verdict["probability"] > 0.5
 
     proc = _malsori("speakers", "profile", mix, "--diarize", "--num-speakers", "2")
     assert proc.returncode == 0, proc.stderr
@@ -430,3 +434,71 @@ def test_an_onnx_encoder_from_a_folder_embeds_verifies_and_diarizes(onnx_encoder
     proc = _malsori("speakers", "verify", tmp_path / "p0.wav", tmp_path / "p1.wav", "--encoder-dir", onnx_encoder_dir)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["threshold"] == 0.9
+
+
+# ---------------------------------------------------------------- calibrated verification
+
+class NamedEncoder:
+    """An encoder whose embeddings are given: each clip's first sample picks its vector."""
+
+    def __init__(self, name: str, vectors: dict[int, np.ndarray]):
+        self.name, self.vectors, self.dimension = name, vectors, 2
+
+    def embed(self, audio):
+        return self.vectors[int(round(audio.samples[0] * 10))]
+
+
+def marked(mark: int, seconds: float = 3.0, rate: int = 16000) -> Audio:
+    rng = np.random.default_rng(mark)
+    samples = (0.1 * rng.standard_normal(int(seconds * rate))).astype(np.float32)
+    samples[0] = mark / 10
+    return Audio(samples, rate)
+
+
+def test_narrowband_audio_is_told_from_wideband():
+    from malsori.pipelines.verify import is_narrowband
+
+    noise = marked(0, 2.0, 16000)
+    assert not is_narrowband(noise)
+    assert is_narrowband(marked(0, 2.0, 8000))
+    assert is_narrowband(marked(0, 2.0, 8000).resample(16000))  # telephone audio stored at 16 kHz
+
+
+def test_campplus_scores_are_calibrated_log_likelihood_ratios(monkeypatch):
+    from malsori.engines import speaker
+    from malsori.pipelines import verify
+
+    angle = lambda degrees: np.array([np.cos(np.radians(degrees)), np.sin(np.radians(degrees))])  # noqa: E731
+    campplus = NamedEncoder("campplus", {1: angle(0), 2: angle(30), 3: angle(80)})
+    ge2e = NamedEncoder("ge2e", {1: angle(0), 2: angle(10), 3: angle(60)})
+    monkeypatch.setattr(speaker, "shared_encoder", lambda name=None: ge2e)
+    verifier = verify.Verifier(campplus, check_speech=False)
+    assert verifier.calibrated and verifier.threshold == 0.0
+    b0, b1, b2, b3, b4, b5 = verify.CALIBRATION
+    near = verifier.verify(marked(1), marked(2))
+    assert near.llr == pytest.approx(b0 + b1 * np.cos(np.radians(30)) + b5 * np.log(3.0), abs=1e-4)
+    assert near.accepted and near.probability == pytest.approx(1 / (1 + np.exp(-near.llr)))
+    assert not verifier.verify(marked(1), marked(3)).accepted
+    # Durations beyond what the calibration saw count as its longest.
+    assert verifier.verify(marked(1, 60.0), marked(2, 60.0)).llr == pytest.approx(
+        b0 + b1 * np.cos(np.radians(30)) + b5 * np.log(15.0), abs=1e-4)
+    # Narrow-band: GE2E's cosine joins in.
+    phone = verifier.verify(marked(1, 3.0, 8000), marked(2, 3.0, 8000))
+    cos = np.cos(np.radians(30))
+    assert phone.llr == pytest.approx(b0 + b1 * cos + b5 * np.log(3.0) + b2 + b3 * cos + b4 * np.cos(np.radians(10)),
+                                      abs=1e-4)
+    # Another encoder, or a cohort, keeps raw (or normalised) scores.
+    assert not verify.Verifier(NamedEncoder("other", {}), threshold=0.5).calibrated
+
+
+def test_a_database_keeps_the_encoder_it_was_built_with(tmp_path):
+    from malsori.pipelines import verify
+    from malsori.pipelines.speaker_store import SpeakerStore
+
+    db = tmp_path / "old.db"
+    old = verify.Verifier(NamedEncoder("ge2e", {1: np.array([1.0, 0.0])}), check_speech=False)
+    SpeakerStore(db, verifier=old).enroll("ann", [marked(1)])
+    reopened = SpeakerStore(db)
+    assert reopened.stored_encoder() == "ge2e" and reopened.verifier.encoder.name == "ge2e"
+    assert reopened.threshold == verify.DEFAULT_THRESHOLD
+    assert SpeakerStore(tmp_path / "new.db").stored_encoder() is None

