@@ -1,6 +1,7 @@
 """Voice profiles on voices whose make-up is known: eSpeak NG's male and female variants and its
-pitch setting, the bundled Piper voice (a low male voice), tones and pulse trains with exact or
-jittered periods, and speakers pooled from a hand-made diarization."""
+pitch setting, the bundled Piper voice (a low male voice) and that voice re-pitched with its
+formants kept (a man raising his voice), tones and pulse trains with exact or jittered periods,
+and speakers pooled from a hand-made diarization."""
 
 import json
 
@@ -9,8 +10,10 @@ import pytest
 
 from malsori.audio import Audio
 from malsori.errors import AudioError
-from malsori.pipelines.profile import estimate_gender, profile_speakers, profile_voice
-from malsori.prosody.transfer import whisperize
+from malsori.pipelines.profile import (DECIDE_AT, FEMALE_SPACING_HZ, MALE_SPACING_HZ, estimate_gender,
+                                       gender_log_odds, profile_speakers, profile_voice)
+from malsori.prosody.analysis import analyze
+from malsori.prosody.transfer import change_voice, whisperize
 from malsori.protocols import Diarization, SpeakerTurn
 
 TEXT = "The quick brown fox jumps over the lazy dog. I would like a cup of coffee."
@@ -33,7 +36,12 @@ def pulse_train(periods) -> np.ndarray:
 
 
 def p_female(profile) -> float:
-    return profile.gender_confidence if profile.gender == "female" else 1 - profile.gender_confidence
+    return 1 / (1 + np.exp(-gender_log_odds(profile.f0_median_hz, profile.formant_spacing_hz)))
+
+
+def repitch(audio: Audio, median_hz: float) -> Audio:
+    """PSOLA to a new median F0 with the formants kept: the same vocal tract, a higher voice."""
+    return change_voice(audio, analyze(audio), 1.0, median_hz, 1.0, 1.0)
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +65,7 @@ def test_pitch_and_gender_follow_the_voice(espeak):
     assert male.gender == "male" and male.gender_confidence > 0.95
     assert female.gender == "female" and female.gender_confidence > 0.9
     assert female.f0_mean_hz > 1.6 * male.f0_mean_hz and female.f0_median_hz > 1.6 * male.f0_median_hz
+    assert female.formant_spacing_hz > 1.1 * male.formant_spacing_hz  # f3's formants are scaled up
     assert male.f0_p5_hz < male.f0_median_hz < male.f0_p95_hz
     assert 2 < male.f0_range_semitones < 12  # read sentence intonation, not an octave error
     # eSpeak's pitch setting moves the same voice up the scale, and the gender answer with it
@@ -64,6 +73,7 @@ def test_pitch_and_gender_follow_the_voice(espeak):
     high = profile_voice(EspeakSynthesizer(pitch=99).synthesize("I would like a cup of coffee.", "eng", voice="en-us"))
     assert high.f0_median_hz > 1.3 * low.f0_median_hz
     assert p_female(high) > p_female(low) and low.gender == "male"
+    assert high.gender != "female"  # a man's formants: higher pitch alone does not make a woman
 
 
 def test_piper_voice_is_male_and_profile_is_complete(english_speech, piper_profile):
@@ -77,7 +87,9 @@ def test_piper_voice_is_male_and_profile_is_complete(english_speech, piper_profi
     assert out["gender"] == "male" and out["f0_median_hz"] == round(profile.f0_median_hz, 1)
     assert set(out) >= {"f0_mean_hz", "f0_p5_hz", "f0_p95_hz", "f0_range_semitones", "speaking_rate",
                         "articulation_rate", "pause_ratio", "loudness_lufs", "jitter_percent",
-                        "shimmer_percent", "hnr_db", "gender_confidence", "speech_seconds"}
+                        "shimmer_percent", "hnr_db", "gender_confidence", "speech_seconds",
+                        "formant_spacing_hz"}
+    assert 900 < profile.formant_spacing_hz < 1075  # a man's vocal tract
 
 
 def test_jitter_shimmer_hnr_measure_periodicity(english_speech):
@@ -128,15 +140,52 @@ def test_whispered_speech_has_no_pitch_or_gender(espeak, piper):
         assert profile.articulation_rate > 1  # pace is still measured
 
 
+def test_raised_male_voice_is_not_called_female(english_speech, piper_profile):
+    # The failure this estimate fixes: a man speaking at 230 Hz (JFK's inaugural address measures
+    # 237 Hz) was "female" with confidence 1.0 from F0 alone. His formants say otherwise.
+    raised = profile_voice(repitch(english_speech, 230.0))
+    assert raised.f0_median_hz > 200 and raised.f0_median_hz > 2 * piper_profile.f0_median_hz
+    assert raised.formant_spacing_hz == pytest.approx(piper_profile.formant_spacing_hz, rel=0.03)
+    assert raised.gender in ("male", "unknown")
+    assert p_female(raised) < 0.5
+
+
+def test_too_little_voicing_or_narrow_band_leaves_gender_unknown(english_speech, piper_profile):
+    # 0.3 s of voicing: F0 is measured, but formants over so few frames would be one vowel's.
+    short = profile_voice(padded(pulse_train([1 / 220] * 66)))
+    assert short.f0_median_hz == pytest.approx(220, rel=0.02) and short.formant_spacing_hz is None
+    assert short.gender == "unknown" and short.gender_confidence is None
+    # Telephone band (8 kHz): no F4, no formant cue. A low voice is still a man's; a high one may
+    # be a man raising his voice, so it is not called female on F0 alone.
+    low = profile_voice(english_speech.resample(8000))
+    high = profile_voice(repitch(english_speech, 230.0).resample(8000))
+    assert low.formant_spacing_hz is None and high.formant_spacing_hz is None
+    assert low.gender == "male" and high.gender == "unknown" and high.gender_confidence is None
+
+
 def test_estimate_gender_is_a_calibrated_logistic():
-    assert estimate_gender(100.0) == ("male", pytest.approx(1.0, abs=0.01))
-    assert estimate_gender(250.0) == ("female", pytest.approx(1.0, abs=0.01))
-    boundary = np.sqrt(120.0 * 210.0)
-    assert estimate_gender(boundary)[1] == pytest.approx(0.5, abs=0.01)
-    # symmetric in semitones, and more sure the further from the boundary
-    up, down = estimate_gender(boundary * 2 ** (2 / 12)), estimate_gender(boundary * 2 ** (-2 / 12))
-    assert up[0] == "female" and down[0] == "male" and up[1] == pytest.approx(down[1])
-    assert 0.5 < up[1] < estimate_gender(boundary * 2 ** (4 / 12))[1] < 1
+    boundary = np.sqrt(120.0 * 210.0)  # where F0 alone says nothing
+    assert gender_log_odds(boundary) == pytest.approx(0.0, abs=1e-9)
+    assert estimate_gender(100.0) == ("male", pytest.approx(0.99, abs=0.005))  # one cue: at most 0.99
+    assert estimate_gender(250.0) == ("unknown", None)  # high F0 alone: maybe a man's raised voice
+    assert estimate_gender(boundary, MALE_SPACING_HZ)[0] == "male"
+    # formants decide between equal F0s, and a man's formants overrule a raised voice
+    assert estimate_gender(250.0, 1200.0)[0] == "female" and estimate_gender(250.0, 1200.0)[1] > 0.98
+    assert estimate_gender(237.0, MALE_SPACING_HZ)[0] == "male"
+    # symmetric in log spacing about the midpoint, more sure the further from it
+    middle = np.sqrt(MALE_SPACING_HZ * FEMALE_SPACING_HZ)
+    up, down = gender_log_odds(boundary, middle * 1.03), gender_log_odds(boundary, middle / 1.03)
+    assert up == pytest.approx(-down) and 0 < up < gender_log_odds(boundary, middle * 1.05)
+    # the confidence is the posterior of the answer given, never under DECIDE_AT
+    for f0 in (90.0, 140.0, 160.0, 200.0, 260.0):
+        for spacing in (None, 950.0, 1050.0, 1075.0, 1100.0, 1200.0):
+            answer, confidence = estimate_gender(f0, spacing)
+            posterior = 1 / (1 + np.exp(-abs(gender_log_odds(f0, spacing))))
+            if answer == "unknown":
+                assert confidence is None and posterior < DECIDE_AT
+            else:
+                assert confidence == pytest.approx(posterior) and DECIDE_AT <= confidence <= 1
+                assert (answer == "female") == (gender_log_odds(f0, spacing) > 0)
 
 
 def test_silent_empty_and_broken_audio_are_refused():

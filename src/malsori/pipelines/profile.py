@@ -1,11 +1,11 @@
 """Voice profile: how someone speaks, in numbers a person can read (``malsori profile AUDIO``).
 
 Pitch (F0 level and range), pace (speaking and articulation rate, share of pauses), loudness
-(LUFS), voice quality (Praat's jitter, shimmer and harmonics-to-noise ratio) and an estimated
-gender with a confidence, for a whole recording or per speaker of a diarization. The prosody
-measures come from ``malsori.prosody.analysis.analyze`` (pitch track, speech stretches, syllable
-nuclei, loudness, whisper decision); this module adds the voice-quality measures and the gender
-estimate, and pools a speaker's turns.
+(LUFS), voice quality (Praat's jitter, shimmer and harmonics-to-noise ratio), formant spacing (a
+vocal-tract length cue) and an estimated gender with a confidence, for a whole recording or per
+speaker of a diarization. The prosody measures come from ``malsori.prosody.analysis.analyze``
+(pitch track, speech stretches, syllable nuclei, loudness, whisper decision); this module adds the
+voice-quality and formant measures and the gender estimate, and pools a speaker's turns.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from malsori.prosody.analysis import HOP_S, analyze, speech_mask, to_praat
 # (FSDD) has 0.12-0.46 s of speech; loudness is None under 0.4 s of audio (one BS.1770 block).
 MIN_SPEECH_S = 0.15
 # F0 statistics and the gender estimate need this many seconds of voiced frames (15 pitch frames;
-# the digits have 16-52).
+# the digits have 16-52); the formant cue needs more (MIN_FORMANT_VOICED_S below).
 MIN_VOICED_S = 0.15
 # Peak below -80 dBFS: digital silence or a dead channel, not a quiet talker.
 SILENT_PEAK = 1e-4
@@ -40,16 +40,38 @@ PULSE_FLOOR_HZ, PULSE_CEILING_HZ = 75.0, 600.0
 PERIOD_FLOOR_S, PERIOD_CEILING_S, MAX_PERIOD_FACTOR, MAX_AMPLITUDE_FACTOR = 0.0001, 0.02, 1.3, 1.6
 HNR_TIME_STEP_S, HNR_FLOOR_HZ, HNR_SILENCE_THRESHOLD, HNR_PERIODS_PER_WINDOW = 0.01, 75.0, 0.1, 1.0
 
-# Gender from median speaking F0, in semitones (pitch is heard, and varies, on a log scale).
-# Two Gaussian classes with equal spread give a logistic posterior: its midpoint is the mean of
-# the class means and its slope (distance between them) / variance. Typical adult speaking F0 is
-# about 120 Hz for men and 210 Hz for women (9.7 semitones apart); 3 semitones of spread covers
-# both the spread between people of one sex and the error of one recording's median. Midpoint
-# 159 Hz (the usual 160-165 Hz boundary), slope 1.08 per semitone: 142 or 178 Hz (2 semitones
-# off) gives 0.90, 127 or 200 Hz gives 0.99. A formant (vocal-tract length) cue was left out:
-# formants depend on the vowels said and on the channel (8 kHz telephone speech cuts F3-F4),
-# and nothing here to tune its weight on.
+# Gender from two cues. Each gives log-odds (female over male) from two Gaussian classes with
+# equal spread: a logistic whose midpoint is the mean of the class means and whose slope is their
+# distance over the variance. The two are added, and the answer is "unknown" below DECIDE_AT.
+# No single cue counts for more than a posterior of 0.99 (MAX_LOG_ODDS_PER_CUE).
+#
+# 1. Median speaking F0, in semitones (pitch is heard, and varies, on a log scale). Typical adult
+#    speaking F0 is about 120 Hz for men and 210 Hz for women, 3 semitones of spread: midpoint
+#    159 Hz, 1.08 per semitone. Low pitch is evidence of a man, but high pitch is none of a woman:
+#    a man raising his voice (outdoors, to a crowd, shouting) speaks at 230 Hz and more with his
+#    own vocal tract: a recording of JFK's inaugural address has a median of 237 Hz, and F0 alone
+#    called it "female" with confidence 1.0. So F0 only ever counts towards "male"; "female" rests
+#    on the formants.
 MALE_F0_HZ, FEMALE_F0_HZ, SPREAD_SEMITONES = 120.0, 210.0, 3.0
+MAX_LOG_ODDS_PER_CUE = 4.6
+# 2. Formant spacing, which follows vocal-tract length rather than pitch. F1-F4 of a uniform tube
+#    closed at the glottis lie at (i - 1/2) times c / 2L, so the least-squares spacing of the
+#    median F1-F4 over voiced frames estimates the tract length (Reby & McComb 2003); women's are
+#    shorter. One Praat setting is used for every voice (Burg, 5 formants under 5.5 kHz, which
+#    fits both sexes' F1-F5): a ceiling chosen by pitch would move a raised male voice's formants.
+#    Audio sampled under 11 kHz (telephone) has no F4 and so no formant cue. The class means (of
+#    log spacing, each speaker weighted alike) and their pooled spread are fitted by
+#    ``benchmarks/gender_bench.py --fit`` on permissively licensed speech only: LibriSpeech
+#    dev-clean 1988, 2412 (women) and 3752 (a man), LJSpeech (a woman), and the men of the bundled
+#    Piper voice and of the 13 MBROLA voices malsori uses. Midpoint 1075 Hz, 0.88 log-odds per 1%
+#    of spacing. Korean and FSDD speech is kept for checking it (docs/benchmarks.md).
+MALE_SPACING_HZ, FEMALE_SPACING_HZ, SPACING_SPREAD = 1028.0, 1125.0, 0.032  # spread: of log spacing
+FORMANT_CEILING_HZ, FORMANT_COUNT, FORMANT_WINDOW_S, PRE_EMPHASIS_HZ = 5500.0, 5, 0.025, 50.0
+# No formant cue from less voiced speech than this: the medians would be one or two vowels' values
+# (a spoken digit has 0.16-0.52 s). The estimate then rests on F0, which can say "male" only.
+MIN_FORMANT_VOICED_S = 0.5
+# Answer "female" or "male" at this posterior or above, otherwise "unknown".
+DECIDE_AT = 0.8
 
 
 @dataclass
@@ -70,14 +92,15 @@ class VoiceProfile:
     shimmer_percent: float | None = None  # Praat shimmer (local)
     hnr_db: float | None = None  # mean harmonics-to-noise ratio over voiced frames
     whispered: bool = False
-    gender: str | None = None  # "female", "male", None when unvoiced or too little voicing
-    gender_confidence: float | None = None  # posterior of the answer, 0.5..1
+    formant_spacing_hz: float | None = None  # from F1-F4; None sampled under 11 kHz or too little voicing
+    gender: str | None = None  # "female", "male", "unknown"; None when unvoiced (no F0)
+    gender_confidence: float | None = None  # posterior of the answer, DECIDE_AT..1; None when "unknown"
 
     def to_dict(self) -> dict:
         digits = {"speech_seconds": 2, "f0_mean_hz": 1, "f0_median_hz": 1, "f0_p5_hz": 1, "f0_p95_hz": 1,
                   "f0_range_semitones": 2, "speaking_rate": 2, "articulation_rate": 2, "pause_ratio": 3,
                   "loudness_lufs": 1, "jitter_percent": 3, "shimmer_percent": 2, "hnr_db": 1,
-                  "gender_confidence": 2}
+                  "formant_spacing_hz": 0, "gender_confidence": 2}
         return {key: round(value, digits[key]) if key in digits and value is not None else value
                 for key, value in asdict(self).items()}
 
@@ -144,7 +167,8 @@ def _measure(mono: Audio, joins: list[float]) -> VoiceProfile:
         loudness_lufs=_finite(prosody.loudness_lufs),
         whispered=prosody.whispered,
     )
-    f0 = prosody.f0[speech_mask(prosody.times, prosody.speech) & np.isfinite(prosody.f0)]
+    voiced = speech_mask(prosody.times, prosody.speech) & np.isfinite(prosody.f0)
+    f0 = prosody.f0[voiced]
     # A whisper's pitch track is the tracker catching noise: no F0, no pulses, no gender.
     if prosody.whispered or len(f0) * HOP_S < MIN_VOICED_S:
         profile.hnr_db = _hnr(mono)
@@ -156,21 +180,64 @@ def _measure(mono: Audio, joins: list[float]) -> VoiceProfile:
     profile.f0_range_semitones = float(12 * np.log2(p95 / p5))
     profile.jitter_percent, profile.shimmer_percent = _perturbation(mono)
     profile.hnr_db = _hnr(mono)
-    profile.gender, profile.gender_confidence = estimate_gender(profile.f0_median_hz)
+    if len(f0) * HOP_S >= MIN_FORMANT_VOICED_S:
+        profile.formant_spacing_hz = _formant_spacing(mono, prosody.times[voiced])
+    profile.gender, profile.gender_confidence = estimate_gender(profile.f0_median_hz, profile.formant_spacing_hz)
     return profile
 
 
-def estimate_gender(median_f0_hz: float) -> tuple[str, float]:
-    """("female" or "male", the posterior of that answer) from median speaking F0 (see above)."""
-    male, female = _semitones(MALE_F0_HZ), _semitones(FEMALE_F0_HZ)
-    slope = (female - male) / SPREAD_SEMITONES**2
-    log_odds = slope * (_semitones(median_f0_hz) - (male + female) / 2)
-    p_female = 1 / (1 + math.exp(-log_odds))
-    return ("female", p_female) if p_female >= 0.5 else ("male", 1 - p_female)
+def gender_log_odds(median_f0_hz: float, formant_spacing_hz: float | None = None) -> float:
+    """Log-odds of "female" over "male" from median speaking F0 and, when measured, formant
+    spacing (see the constants above)."""
+    f0 = _logistic_term(_semitones(median_f0_hz), _semitones(MALE_F0_HZ), _semitones(FEMALE_F0_HZ),
+                        SPREAD_SEMITONES)
+    log_odds = min(f0, 0.0)  # high pitch is no evidence of a woman (see above)
+    if formant_spacing_hz is not None:
+        log_odds += _logistic_term(math.log(formant_spacing_hz), math.log(MALE_SPACING_HZ),
+                                   math.log(FEMALE_SPACING_HZ), SPACING_SPREAD)
+    return log_odds
+
+
+def estimate_gender(median_f0_hz: float, formant_spacing_hz: float | None = None) -> tuple[str, float | None]:
+    """("female" or "male", the posterior of that answer, at least DECIDE_AT), or ("unknown",
+    None) when neither reaches it."""
+    log_odds = gender_log_odds(median_f0_hz, formant_spacing_hz)
+    confidence = 1 / (1 + math.exp(-abs(log_odds)))
+    if confidence < DECIDE_AT:
+        return "unknown", None
+    return ("female" if log_odds > 0 else "male"), confidence
+
+
+def _logistic_term(x: float, male: float, female: float, spread: float) -> float:
+    """One cue's log-odds from two equal-spread Gaussian classes, capped at MAX_LOG_ODDS_PER_CUE."""
+    log_odds = (female - male) / spread**2 * (x - (male + female) / 2)
+    return min(max(log_odds, -MAX_LOG_ODDS_PER_CUE), MAX_LOG_ODDS_PER_CUE)
 
 
 def _semitones(hz: float) -> float:
     return 12 * math.log2(hz / 100.0)
+
+
+def _formant_spacing(mono: Audio, times: np.ndarray) -> float | None:
+    """Least-squares spacing of the median F1-F4 over the frames at ``times`` (voiced speech):
+    the ΔF that best fits F_i = (i - 1/2) ΔF. None when the audio is sampled too low for the
+    ceiling, or when a formant is missing in most frames."""
+    from parselmouth.praat import call
+
+    if mono.sample_rate < 2 * FORMANT_CEILING_HZ or len(times) == 0:
+        return None
+    formant = call(to_praat(mono), "To Formant (burg)", HOP_S, FORMANT_COUNT, FORMANT_CEILING_HZ,
+                   FORMANT_WINDOW_S, PRE_EMPHASIS_HZ)
+    frames = np.clip(np.round((times - formant.x1) / formant.dx).astype(int), 0, formant.nx - 1)
+    medians = []
+    for n in range(1, 5):
+        track = call(formant, "To Matrix", n).values[0][frames]
+        track = track[track > 0]  # Praat writes 0 where a frame found fewer formants
+        if len(track) < len(frames) / 2:
+            return None
+        medians.append(float(np.median(track)))
+    positions = np.arange(1, 5) - 0.5
+    return float(np.dot(medians, positions) / np.dot(positions, positions))
 
 
 def _perturbation(mono: Audio) -> tuple[float | None, float | None]:
@@ -225,4 +292,4 @@ def _subtract(keep: list[tuple[float, float]], remove: list[tuple[float, float]]
     return out
 
 
-__all__ = ["VoiceProfile", "profile_voice", "profile_speakers", "estimate_gender"]
+__all__ = ["VoiceProfile", "profile_voice", "profile_speakers", "estimate_gender", "gender_log_odds"]
