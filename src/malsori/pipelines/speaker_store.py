@@ -90,14 +90,17 @@ class SpeakerStore:
         """The encoder the database's voices were embedded with (None: new or empty)."""
         if not self.path.exists():
             return None
+        rows = self._read("SELECT encoder FROM recordings LIMIT 1")
+        return rows[0][0] if rows else None
+
+    def _read(self, query: str) -> list[tuple]:
         db = self._connect()
         try:
-            row = db.execute("SELECT encoder FROM recordings LIMIT 1").fetchone()
+            return db.execute(query).fetchall()
         except sqlite3.DatabaseError as exc:
             raise _database_error(self.path, exc) from None
         finally:
             db.close()
-        return row[0] if row else None
 
     def _connect(self, create: bool = False) -> sqlite3.Connection:
         if not self.path.exists():
@@ -172,13 +175,7 @@ class SpeakerStore:
 
     def voiceprints(self) -> dict[str, np.ndarray]:
         """Each speaker's pooled embedding: the normalised mean of their recordings'."""
-        db = self._connect()
-        try:
-            rows = db.execute("SELECT speaker, encoder, vector FROM recordings").fetchall()
-        except sqlite3.DatabaseError as exc:
-            raise _database_error(self.path, exc) from None
-        finally:
-            db.close()
+        rows = self._read("SELECT speaker, encoder, vector FROM recordings")
         encoder = self.verifier.encoder.name
         pooled: dict[str, list[np.ndarray]] = {}
         for speaker, used, blob in rows:
