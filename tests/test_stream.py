@@ -259,3 +259,216 @@ def test_translation_units_break_before_leaning_words_and_speech_is_trimmed():
     assert translated(session._commit(["and"], final=False)) == ["of@spa"]
     assert translated(session._commit("Mary sat down.".split(), final=True)) == ["the and Mary sat down.@spa"]
     assert translated(session._commit("she smiled".split(), final=True)) == ["She smiled@spa"]  # a new sentence
+
+
+# --- long utterances: the window, the forced cut, revised and repeated hypotheses -----------------
+RATE = 16000
+
+
+class ScriptedSpeech:
+    """A speaker reading ``script`` (word, start, end in seconds) and a recogniser that hears it.
+
+    The audio is a ramp that encodes each sample's time (silent between words), so the recogniser
+    knows which stretch of the stream it was given, however the stream cut it. It hears like
+    Whisper: a word cut at the start of the window is heard if at least half of it is there; a
+    word still being spoken at the window's end is heard as its beginning ("cab" for "cabbage");
+    with ``stops_early`` it ends its text at the first full stop (Whisper's premature end of text);
+    with ``loops`` it says the last three words again over trailing silence of 0.25 s or more."""
+
+    name = "scripted-asr"
+
+    def __init__(self, script, total, stops_early=False, loops=False):
+        self.script, self.total = script, total
+        self.stops_early, self.loops = stops_early, loops
+        n = int(total * RATE)
+        ramp = 0.05 + 0.9 * np.arange(n, dtype=np.float64) / n
+        speaking = np.zeros(n, bool)
+        for _, a, b in script:
+            speaking[int(a * RATE):int(b * RATE)] = True
+        self.audio = Audio(np.where(speaking, ramp, 0.0).astype(np.float32), RATE)
+
+    def languages(self):
+        return {"eng"}
+
+    def translation_targets(self):
+        return set()
+
+    def detect_language(self, audio):
+        return "eng", 1.0
+
+    def _span(self, x):
+        loud = np.flatnonzero(np.abs(x) > 0.01)
+        if not len(loud):
+            return None
+        i = loud[0]
+        t_sample = (float(x[i]) - 0.05) / 0.9 * self.total
+        t0 = t_sample - i / RATE
+        return t0, t0 + len(x) / RATE, (loud[-1] + 1) / RATE + t0
+
+    def transcribe(self, audio, language=None, translate_to=None):
+        from malsori.protocols import Segment, Transcript, Word
+
+        x = audio.samples
+        span = self._span(x)
+        words = []
+        if span is not None:
+            t0, t1, last_sound = span
+            for text, a, b in self.script:
+                if b <= t0 or a >= t1:
+                    continue
+                if a < t0 and (b - t0) < 0.5 * (b - a):
+                    continue  # mostly cut away at the window's start
+                if b > t1:  # still being spoken
+                    heard = (t1 - a) / (b - a)
+                    if heard >= 0.2:
+                        words.append(Word(a - t0, t1 - t0, text.rstrip(".,")[:max(1, int(len(text) * heard))]))
+                    break
+                words.append(Word(max(0.0, a - t0), b - t0, text))
+                if self.stops_early and text.endswith("."):
+                    break
+            if self.loops and t1 - last_sound >= 0.25 and len(words) >= 3:
+                gap = (t1 - last_sound) / 4
+                words += [Word(last_sound - t0 + k * gap, last_sound - t0 + (k + 1) * gap, w.text)
+                          for k, w in enumerate(words[-3:])]
+        text = " ".join(w.text for w in words)
+        return Transcript("eng", [Segment(0.0, audio.duration, text, words)] if words else [])
+
+
+class AmplitudeVAD:
+    """Speech wherever a 32 ms frame is not silent (the scripted audio has no noise)."""
+
+    def __init__(self):
+        self.rest = np.zeros(0, np.float32)
+
+    def push(self, samples):
+        data = np.concatenate([self.rest, samples])
+        usable = len(data) // 512 * 512
+        self.rest = data[usable:]
+        return np.array([float(np.abs(data[i:i + 512]).max() > 0.01) for i in range(0, usable, 512)], np.float32)
+
+
+def scripted_reading(sentences=4, words_per_sentence=12, word_s=0.42, gap_s=0.06, pause_s=0.25):
+    """About 25 s of one reader with pauses between sentences too short to end the utterance."""
+    vocabulary = ("cabbage juice changes colour depending on how acidic the mixture is and every "
+                  "printed letter should be fine in form because craftsmen took great care").split()
+    script, t, k = [], 0.6, 0
+    for _ in range(sentences):
+        for i in range(words_per_sentence):
+            text = vocabulary[k % len(vocabulary)] + ("." if i == words_per_sentence - 1 else "")
+            script.append((text, t, t + word_s))
+            t += word_s + gap_s
+            k += 1
+        t += pause_s
+    return script, t + 1.2
+
+
+def stream_scripted(module, **behaviour):
+    """Committed words of a scripted reading streamed through ``module`` (the stream pipeline)."""
+    from malsori import Translator
+
+    script, total = scripted_reading()
+    speaker = ScriptedSpeech(script, total, **behaviour)
+    session = module.StreamingTranslator(Translator([speaker]), "asr", "eng", "eng")
+    session.vad = AmplitudeVAD()
+    run = module.run_stream(session, speaker.audio)
+    committed = [w for e in run.events if e.kind == "commit" for w in e.text.split()]
+    return [w.rstrip(".,") for w, _, _ in script], [w.rstrip(".,") for w in committed], run
+
+
+@pytest.mark.parametrize("behaviour", [{}, {"stops_early": True}, {"loops": True}],
+                         ids=["past-the-forced-cut", "stops-at-full-stops", "loops-over-silence"])
+def test_long_utterance_commits_every_word_once(behaviour):
+    """25 s without a pause long enough to end the utterance: the window is cut after committed
+    words (not at 15 s in the middle of a word), so nothing is committed twice or lost, also when
+    the recogniser stops its text at a full stop or loops over trailing silence."""
+    from malsori.pipelines import stream
+
+    said, committed, run = stream_scripted(stream, **behaviour)
+    assert committed == said
+    assert len(run.utterances) == 1  # one utterance: the stream did not cut it
+
+
+def test_a_committed_word_completed_later_is_not_committed_again():
+    # "consider" was committed while it was being said; the final pass hears "considered".
+    committed = "printing then for our purpose maybe consider".split()
+    final = "printing then for our purpose may be considered as the art".split()
+    assert final[resume_point(committed, final):] == "as the art".split()
+    # by word times: "cab" committed at the window's end comes back as "cabbage"
+    from malsori.pipelines.stream import split_committed
+    from malsori.protocols import Word
+
+    tail = [Word(0.0, 0.4, "the"), Word(0.4, 0.62, "cab")]
+    heard = [Word(0.0, 0.38, "the"), Word(0.41, 0.9, "cabbage"), Word(0.9, 1.3, "juice")]
+    assert split_committed(tail, heard) == 2
+    # a hypothesis that says the committed words again after them: skipped
+    assert resume_point("ladies and gentlemen".split(), "ladies and gentlemen ladies and gentlemen please".split(),
+                        expected=3) == 3
+
+
+def test_whisper_loops_are_cut():
+    from malsori.pipelines.stream import cut_loop
+
+    looped = "Captain Freer says that the scenery is delightful. Captain Freer says that the".split()
+    assert cut_loop(looped) == "Captain Freer says that the scenery is delightful.".split()
+    assert cut_loop("very very good".split()) == "very very good".split()
+    assert cut_loop("It is on sale. It is on sale.".split()) == "It is on sale.".split()
+    assert cut_loop("Thank you. Goodbye. Thank you.".split()) == "Thank you. Goodbye. Thank you.".split()
+
+
+CABIN_ANNOUNCEMENT = (
+    "Ladies and gentlemen, welcome on board. Please fasten your seat belts, we are expecting some turbulence "
+    "over the mountains. The captain has switched on the seat belt sign. Please return to your seats and keep "
+    "your belts fastened until the sign is switched off. Cabin crew will come through the cabin shortly "
+    "to collect any remaining cups. Thank you for flying with us today.")
+
+
+@pytest.fixture(scope="module")
+def announcement(piper):
+    """About 19 s of the bundled voice reading six sentences, its pauses shortened to 0.3 s so that
+    none ends the utterance: the stream runs past its 15 s limit."""
+    x = piper.synthesize(CABIN_ANNOUNCEMENT, "eng").resample(16000).samples
+    hop = 160
+    loud = np.array([np.abs(x[i:i + hop]).max() for i in range(0, len(x), hop)]) > 0.01
+    keep, quiet = [], 0
+    for i, flag in enumerate(loud):
+        quiet = 0 if flag else quiet + 1
+        if quiet <= 30:  # 0.3 s of each pause
+            keep.append(x[i * hop:(i + 1) * hop])
+    return Audio(np.concatenate([np.zeros(4000, np.float32), *keep, np.zeros(16000, np.float32)]), 16000)
+
+
+@pytest.mark.slow
+def test_long_utterance_streams_what_whole_file_recognition_hears(translator, announcement):
+    from collections import Counter
+
+    from malsori.eval.metrics import normalize, wer
+    from malsori.pipelines.stream import StreamingTranslator, run_stream
+
+    assert announcement.duration > 17
+    run = run_stream(StreamingTranslator(translator, "asr", "eng", "eng"), announcement)
+    streamed = " ".join(e.text for e in run.events if e.kind == "commit")
+    offline = translator.predict(announcement, task="asr", tgt_lang="eng", src_lang="eng").text
+    # Greedy drafts commit a word the full decode gets right now and then ("fast in" for "fasten").
+    assert wer([offline], [streamed]) <= 0.1, (offline, streamed)
+    assert wer([CABIN_ANNOUNCEMENT], [streamed]) <= 0.15, streamed
+    # No word pair said more often than the text says it ("will come. will come" across a cut).
+    pairs = lambda text: Counter(zip(*(normalize(text, "eng").split()[k:] for k in range(2))))  # noqa: E731
+    said = pairs(CABIN_ANNOUNCEMENT)
+    assert not [pair for pair, n in pairs(streamed).items() if n > max(1, said[pair])], streamed
+    assert len(run.utterances) == 1  # one utterance: no cut at max_utterance_s
+
+
+@pytest.mark.slow
+def test_whisper_drafts_time_each_word(english_speech):
+    from malsori.engines.asr.whisper import WhisperRecognizer
+
+    recognizer = WhisperRecognizer("whisper-tiny.en")
+    audio = english_speech.resample(16000)
+    words = recognizer.draft_words(audio, "eng")
+    assert " ".join(w.text for w in words) == recognizer.draft(audio, "eng")
+    assert all(0 <= w.start <= w.end <= audio.duration for w in words)
+    assert [w.start for w in words] == sorted(w.start for w in words)
+    # "coffee" is the last word, said in the last second or so
+    assert "coffee" in words[-1].text.lower() and words[-1].end > audio.duration - 1.5
+    final = recognizer.draft_words(audio, "eng", prompt="We were talking about breakfast.", final=True)
+    assert "coffee" in " ".join(w.text for w in final).lower()

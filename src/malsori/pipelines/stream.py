@@ -1,13 +1,19 @@
 """Simultaneous translation: audio arrives in chunks, captions and speech leave while the speaker
 is still talking.
 
-Policy (the reference ideas are Whisper-Streaming's LocalAgreement and SeamlessStreaming's chunked
-input): a VAD follows the stream frame by frame; while someone speaks, the current utterance is
-re-recognised every ``update_s`` seconds (more seldom when decoding would not keep up) and only
-the words on which the last two hypotheses agree are committed (LocalAgreement-2). Committed words are translated once, in clause-sized
-units (at punctuation) so nothing already said is translated again, and each translated unit is
-spoken. When the VAD hears ``endpoint_s`` of silence, or the utterance reaches
-``max_utterance_s``, everything left is committed and a new utterance starts.
+Policy (the reference ideas are Whisper-Streaming's LocalAgreement with a trimmed audio buffer,
+and SeamlessStreaming's chunked input): a VAD follows the stream frame by frame; while someone
+speaks, an audio window is re-recognised every ``update_s`` seconds (more seldom when decoding
+would not keep up), with a time for each word and the words already committed before the window
+as the decoder's prompt. Of the words past the committed ones, those on which the last two
+hypotheses agree are committed (LocalAgreement-2), except a word still being heard at the
+window's end. Committed words are never said again: a new hypothesis is split from them by word
+times (and their last words as anchors), and Whisper's loops and words invented in silence are
+cut. Once the window is long it is cut after a committed sentence (at ``max_utterance_s``, after
+any committed word), so an utterance can run on without a blind cut. Committed words are
+translated once, in clause-sized units (at punctuation) so nothing already said is translated
+again, and each translated unit is spoken. When the VAD hears ``endpoint_s`` of silence, a final
+pass with the full beam commits the rest and a new utterance starts.
 """
 
 from __future__ import annotations
@@ -32,7 +38,17 @@ DRAFT_LOAD = 0.6  # the share of real time that interim decodes may take (the re
 _CLAUSE_END = re.compile(r"[.!?;:,。！？]$")
 _TRAILING_PUNCTUATION = re.compile(r"[.!?,;:…。！？、]+$")
 _SENTENCE_END = re.compile(r"[.!?。！？][\"')\]]*$")
+ABBREVIATIONS = frozenset("mr mrs ms dr st jr sr prof mt vs etc".split())  # a full stop that ends no sentence
 UNIT_GAP_S, SENTENCE_GAP_S = 0.1, 0.3  # silence kept after a spoken unit
+TRIM_S = 10.0  # the window is cut after a committed sentence once it is this long (s)
+HOLD_S = 0.1  # a word ending this close to the window's end is not committed yet (s)
+FINAL_SILENCE_S = 0.3  # trailing silence kept for an utterance's final pass (s)
+CONTINUE_S = 1.0  # a hypothesis that stops this long before the speech does is continued (s)
+CONTINUATIONS = 2  # at most this many more decodes a hypothesis
+WORD_JITTER_S = 0.12  # how far a word boundary moves between decodes of the same audio (s)
+PAUSE_HEARD_S = 0.4  # audio after a hypothesis' last word that makes its punctuation more than a guess (s)
+PROMPT_WORDS = 40  # committed words given to the decoder as previous text
+CARRY_CONTEXT = True  # an utterance's decoder prompt continues the previous utterance's words
 EXPRESSIVE_CONTEXT_S = 1.5  # least source audio an expressive unit's delivery is measured on
 # Per source language: words that a translation unit should not end on (articles, possessives,
 # prepositions, conjunctions, auxiliaries, infinitive "to").
@@ -87,18 +103,95 @@ def agreed_prefix(a: list[str], b: list[str]) -> int:
     return n
 
 
-def resume_point(committed: list[str], final: list[str]) -> int:
-    """Where the final hypothesis continues past the committed words. Committed words cannot be
-    unsaid; when the final hypothesis revised their tail (so its word count differs), the last
-    committed word is looked up near the expected place instead of trusting the count."""
+def _same_word(committed: str, heard: str) -> bool:
+    """``heard`` is the committed word again, perhaps completed: a word committed while it was
+    still being spoken ("consider") can come back whole ("considered")."""
+    a, b = _key(committed), _key(heard)
+    return a == b or (len(a) >= 4 and b.startswith(a))
+
+
+def _repeated_overlap(committed: list[str], words: list[str], most: int = 5) -> int:
+    """How many leading ``words`` say the committed words' last ones again (the longest such
+    overlap, up to ``most``)."""
+    for k in range(min(most, len(committed), len(words)), 0, -1):
+        if all(_key(x) == _key(y) for x, y in zip(committed[-k:], words[:k])):
+            return k
+    return 0
+
+
+def _untimed(text) -> list[Word]:
+    """Words without times, from a recogniser that gives only text."""
+    words = text.split() if isinstance(text, str) else list(text)
+    return [Word(float("nan"), float("nan"), w) for w in words]
+
+
+def cut_loop(words: list, least: int = 3) -> list:
+    """``words`` up to where Whisper starts looping: ``least`` or more words said again at once
+    ("the art of the art of"), or, at the end, a sentence started again ("the scenery is
+    delightful. Captain Freer says that the scenery is delightful. Captain Freer says that the")
+    or the last sentence said again whole ("세일한 가격입니다. 세일한 가격입니다.")."""
+    text = [w if isinstance(w, str) else w.text for w in words]
+    keys = [_key(w) for w in text]
+    starts = [i for i in range(len(keys)) if i == 0 or _SENTENCE_END.search(text[i - 1])]
+    for i in range(1, len(keys)):
+        for k in range(least, min(i, len(keys) - i) + 1):
+            if keys[i:i + k] == keys[i - k:i]:
+                return words[:i]
+        if i in starts:
+            before = [j for j in starts if j < i]
+            if keys[i:] == keys[before[-1]:i] or (len(keys) - i >= least and any(
+                    keys[i:] == keys[j:j + len(keys) - i] for j in before)):
+                return words[:i]
+    return words
+
+
+def resume_point(committed: list[str], final: list[str], expected: int | None = None) -> int:
+    """Where ``final``, a new hypothesis of audio whose first words were already committed,
+    continues past them. Committed words cannot be unsaid; when the new hypothesis revised their
+    tail (a word inserted, merged or completed), the committed words' end is found by their last
+    words (three, two, then one, the last possibly completed: "consider" -> "considered"), as
+    near as possible to where it was expected (by default after as many words as were
+    committed); a single word is trusted only within three words of there. Without an anchor the
+    count is trusted, and words that only repeat the committed tail are skipped."""
     n = len(committed)
-    if not committed or agreed_prefix(committed, final) == n:
+    expected = n if expected is None else expected
+    if not committed:
+        return 0
+    if agreed_prefix(committed, final) == n:
         return n
-    last = _key(committed[-1])
-    for pos in sorted(range(max(0, n - 3), min(len(final), n + 3)), key=lambda p: abs(p - (n - 1))):
-        if _key(final[pos]) == last:
-            return pos + 1
-    return n
+    for k, reach in ((3, 8), (2, 6), (1, 3)):
+        if k > n:
+            continue
+        last = committed[-k:]
+        spots = [q for q in range(k, len(final) + 1)
+                 if abs(q - expected) <= reach
+                 and all(_key(x) == _key(y) for x, y in zip(last[:-1], final[q - k:q - 1]))
+                 and _same_word(last[-1], final[q - 1])]
+        if spots:
+            return min(spots, key=lambda q: (abs(q - expected), q))
+    p = min(expected, len(final))
+    return p + _repeated_overlap(committed, final[p:])
+
+
+def split_committed(tail: list[Word], hypothesis: list[Word]) -> int:
+    """How many leading words of ``hypothesis`` (a new decode of the audio window, word times in
+    seconds from its start) cover ``tail``, the committed words still inside that window. With
+    word times, the split is where the committed words end in time, moved to a text anchor when
+    the last committed words are heard within a few words of it (times drift by a word or so
+    from one decode to the next); without times it is ``resume_point``."""
+    if not tail:
+        return 0
+    texts, heard = [w.text for w in tail], [w.text for w in hypothesis]
+    if not all(np.isfinite([w.start for w in tail + hypothesis] + [w.end for w in tail + hypothesis])):
+        return resume_point(texts, heard)
+    end = tail[-1].end
+    # A word that began before the committed words ended is one of them (perhaps completed:
+    # "cab" -> "cabbage"); boundaries move by a few hundredths from one decode to the next.
+    by_time = sum(1 for w in hypothesis if w.start < end - WORD_JITTER_S or (w.start + w.end) / 2 < end)
+    if agreed_prefix(texts, heard) == len(texts) and abs(by_time - len(texts)) <= 3:
+        return len(texts)
+    # resume_point anchors near the time split, and skips the committed tail said again.
+    return resume_point(texts, heard, expected=by_time)
 
 
 class StreamingTranslator:
@@ -108,7 +201,8 @@ class StreamingTranslator:
     def __init__(self, translator: Translator, task: str, tgt: str, src: str | None = None,
                  update_s: float = 0.32, endpoint_s: float = 0.5, max_utterance_s: float = 15.0,
                  unit_words: int | None = None, speech_threshold: float = 0.5, max_speed: float = 2.0,
-                 catch_up_s: float = 1.0, speed: float = 1.25, expressive: ExpressiveOptions | None = None):
+                 catch_up_s: float = 1.0, speed: float = 1.25, expressive: ExpressiveOptions | None = None,
+                 trim_s: float | None = None, hold_s: float | None = None):
         task = check_task(task)
         if task not in ("asr", "s2tt", "s2st"):
             raise LanguageError(f"streaming takes speech input: use one of asr, s2tt, s2st (not {task})")
@@ -121,6 +215,13 @@ class StreamingTranslator:
         if self.route.recognizer is None:
             raise LanguageError("streaming needs a cascade route (recogniser, translator, voice)")
         self.update_s, self.endpoint_s, self.max_utterance_s = update_s, endpoint_s, max_utterance_s
+        # The audio window that is re-decoded: once it is longer than ``trim_s`` it is cut after
+        # its last committed sentence, and at ``max_utterance_s`` after its last committed word
+        # (recognisers without word times end the utterance there instead). Words committed
+        # while still being heard at the window's end (within ``hold_s``) wait for the next draft.
+        self.trim_s = TRIM_S if trim_s is None else trim_s
+        self.hold_s = HOLD_S if hold_s is None else hold_s
+        self.context: list[str] = []  # committed words before the window: the decoder's prompt
         # Interim decodes never take more than DRAFT_LOAD of the time: each waits at least
         # update_s and at least cost / DRAFT_LOAD (cost: a running mean of the last drafts).
         self.draft_cost = 0.0
@@ -155,13 +256,14 @@ class StreamingTranslator:
 
     # --- state -------------------------------------------------------------------------------
     def _reset_utterance(self):
-        self.buffer: list[np.ndarray] = []
+        self.buffer: list[np.ndarray] = []  # the audio window being decoded
         self.buffered = 0
         self.in_speech = False
         self.silence_frames = 0
         self.since_decode = 0
-        self.previous: list[str] = []
         self.committed: list[str] = []
+        self.tail: list[Word] = []  # committed words inside the window (times from its start)
+        self.pending: list[Word] = []  # the last draft's words past the committed ones
         self.untranslated: list[str] = []
         self.sentence_open = False  # the last translated unit left its sentence unfinished
         self.utterance_start: float | None = None
@@ -205,8 +307,9 @@ class StreamingTranslator:
                 trailing += 1
             self.silence_frames = self.silence_frames + trailing if speech_frames == 0 else trailing
             ended = self.silence_frames * 512 / RATE >= self.endpoint_s
-            too_long = self.buffered / RATE >= self.max_utterance_s
-            if ended or too_long:
+            if not ended and self.buffered / RATE >= self.max_utterance_s and not self._trim(force=True):
+                ended = True  # nothing committed to cut after (or no word times): the old cut
+            if ended:
                 events += self._finish_utterance()
             elif self._native is not None or self.since_decode / RATE >= self.update_interval:
                 events += self._update()
@@ -216,7 +319,9 @@ class StreamingTranslator:
         """Load every model before the first chunk arrives, as a server does at start-up."""
         probe = Audio(np.zeros(RATE // 2, np.float32), RATE)
         self.route.recognizer.transcribe(probe, self.src, translate_to=self.route.asr_target)
-        if hasattr(self.route.recognizer, "draft"):
+        if hasattr(self.route.recognizer, "draft_words"):
+            self.route.recognizer.draft_words(probe, self.src, translate_to=self.route.asr_target, prompt="Hello.")
+        elif hasattr(self.route.recognizer, "draft"):
             self.route.recognizer.draft(probe, self.src, translate_to=self.route.asr_target)
         if self.route.translators or self.route.synthesizer is not None:
             self._translate("hello")
@@ -226,47 +331,132 @@ class StreamingTranslator:
     def close(self) -> list[StreamEvent]:
         return self._finish_utterance() if self.in_speech else []
 
-    def _recognise(self, final: bool = True) -> list[str]:
+    def _recognise(self, final: bool = True) -> list[Word]:
+        """A hypothesis of the window: words with times from its start where the recogniser gives
+        them (NaN where not). Interim hypotheses are only compared for agreement: a quick greedy
+        draft is enough where the recogniser offers one; the utterance's final pass uses the
+        recogniser's full beam."""
         self.since_decode = 0
         if self._native is not None:
-            return self._native.final() if final else self._native.hypothesis()
-        audio = Audio(np.concatenate(self.buffer), RATE)
-        recognizer = self.route.recognizer
-        # Interim hypotheses are only compared for agreement: a quick draft decode is enough
-        # where the recogniser offers one; the utterance's final pass is the full decode.
+            return _untimed(self._native.final() if final else self._native.hypothesis())
+        samples = np.concatenate(self.buffer)
+        t0 = time.perf_counter()
+        words = self._decode(samples, final, self._prompt())
+        # Whisper may end its text at a full stop with speech still to come; like its own
+        # long-form loop, decode again from where the text stopped.
+        speech_end = (len(samples) - self.silence_frames * 512) / RATE
+        for _ in range(CONTINUATIONS):
+            if not words or not np.isfinite(words[-1].end) or speech_end - words[-1].end < CONTINUE_S:
+                break
+            start = words[-1].end
+            prompt = " ".join((self.context + [w.text for w in words])[-PROMPT_WORDS:])
+            more = [replace(w, start=w.start + start, end=w.end + start)
+                    for w in self._decode(samples[int(start * RATE):], final, prompt)]
+            if not more:
+                break
+            words = cut_loop(words + more[_repeated_overlap([w.text for w in words], [w.text for w in more]):])
+        # Words that start after the speech has ended were invented in the silence ("Thank you.").
+        while words and np.isfinite(words[-1].start) and words[-1].start >= speech_end:
+            words = words[:-1]
         if not final:
-            t0 = time.perf_counter()
-            if hasattr(recognizer, "draft"):
-                text = recognizer.draft(audio, self.src, translate_to=self.route.asr_target)
-            else:
-                text = recognizer.transcribe(audio, self.src, translate_to=self.route.asr_target).text
             self.draft_cost = 0.7 * self.draft_cost + 0.3 * (time.perf_counter() - t0)
-            return text.split()
-        transcript = recognizer.transcribe(audio, self.src, translate_to=self.route.asr_target)
-        return transcript.text.split()
+        return words
+
+    def _decode(self, samples: np.ndarray, final: bool, prompt: str) -> list[Word]:
+        recognizer, target, audio = self.route.recognizer, self.route.asr_target, Audio(samples, RATE)
+        if hasattr(recognizer, "draft_words"):
+            words = recognizer.draft_words(audio, self.src, translate_to=target, prompt=prompt, final=final)
+        elif not final and hasattr(recognizer, "draft"):
+            words = _untimed(recognizer.draft(audio, self.src, translate_to=target))
+        else:
+            transcript = recognizer.transcribe(audio, self.src, translate_to=target)
+            words = [w for seg in transcript.segments for w in seg.words]
+            if not words or not all(seg.words for seg in transcript.segments if seg.text.strip()):
+                words = _untimed(transcript.text)
+        return cut_loop(words)
+
+    def _prompt(self) -> str:
+        return " ".join(self.context[-PROMPT_WORDS:])
 
     def _update(self) -> list[StreamEvent]:
+        """LocalAgreement-2 over the words past the committed ones: commit what the last two
+        drafts agree on, except words still being heard at the window's end."""
         words = self._recognise(final=False)
+        new = words[split_committed(self.tail, words):]
+        agreed = agreed_prefix([w.text for w in self.pending], [w.text for w in new])
+        # A word may still be being spoken if it reaches the window's end, unless the VAD already
+        # hears silence there.
+        silence = self.silence_frames * 512 / RATE
+        heard_until = self.buffered / RATE - self.hold_s
+        while (agreed and self.hold_s and silence < min(self.hold_s, 0.1) and np.isfinite(new[agreed - 1].end)
+               and new[agreed - 1].end > heard_until):
+            agreed -= 1
         events = []
-        agreed = agreed_prefix(self.previous, words)
-        self.previous = words
-        if agreed > len(self.committed):
-            new = words[len(self.committed):agreed]
-            if agreed == len(words):
+        if agreed:
+            fixed = new[:agreed]
+            last = fixed[-1]
+            if agreed == len(new) and not self.buffered / RATE - last.end >= PAUSE_HEARD_S:
                 # Whisper ends a hypothesis that stops mid-sentence with a full stop; punctuation
-                # after the last word heard so far is a guess, so it is not committed.
-                new[-1] = _TRAILING_PUNCTUATION.sub("", new[-1]) or new[-1]
-            events += self._commit(new, final=False)
-        if len(words) > len(self.committed):
-            events.append(self._event("partial", " ".join(words[len(self.committed):])))
+                # after the last word heard so far is a guess, so it is not committed (unless
+                # the pause after the word was heard).
+                fixed[-1] = replace(last, text=_TRAILING_PUNCTUATION.sub("", last.text) or last.text)
+            self.tail += fixed
+            events += self._commit([w.text for w in fixed], final=False)
+        self.pending = new[agreed:]
+        if self.pending:
+            events.append(self._event("partial", " ".join(w.text for w in self.pending)))
+        if self.buffered / RATE >= self.trim_s:
+            self._trim()
         return events
 
+    def _trim(self, force: bool = False) -> bool:
+        """Cut the window after its last committed sentence (with ``force``: failing that, after
+        its last committed clause or word), so that drafts stay short and the words cut away
+        become the decoder's prompt. Returns whether it cut."""
+        tail = self.tail
+        if self._native is not None or not tail or not np.isfinite([w.end for w in tail]).all():
+            return False
+        ends = [i for i, w in enumerate(tail) if _SENTENCE_END.search(w.text) and _key(w.text) not in ABBREVIATIONS]
+        if not ends and force:
+            ends = [i for i, w in enumerate(tail) if _CLAUSE_END.search(w.text)] or [len(tail) - 1]
+        if not ends:
+            return False
+        i = ends[-1]
+        cut = tail[i].end
+        following = tail[i + 1:] + self.pending
+        if following and np.isfinite(following[0].start):
+            cut = max(tail[i].start, min(cut, following[0].start))
+        samples = int(cut * RATE)
+        if samples <= 0:
+            return False
+        audio = np.concatenate(self.buffer)[samples:]
+        self.buffer, self.buffered = [audio], len(audio)
+        self.unit_mark = max(0, self.unit_mark - samples)
+        self.context = (self.context + [w.text for w in tail[:i + 1]])[-PROMPT_WORDS:]
+        shift = lambda w: replace(w, start=max(0.0, w.start - cut), end=max(0.0, w.end - cut))  # noqa: E731
+        self.tail, self.pending = [shift(w) for w in tail[i + 1:]], [shift(w) for w in self.pending]
+        return True
+
     def _finish_utterance(self) -> list[StreamEvent]:
-        words = self._recognise() if self.buffer else []
-        events = self._commit(words[resume_point(self.committed, words):], final=True)
+        new, words = [], []
+        if self.buffer:
+            # The silence that ended the utterance is left out (Whisper invents words in silence),
+            # all but FINAL_SILENCE_S of it.
+            silence = self.silence_frames * 512 - int(FINAL_SILENCE_S * RATE)
+            if 0 < silence < self.buffered:
+                audio = np.concatenate(self.buffer)
+                self.buffer, self.buffered = [audio[:len(audio) - silence]], len(audio) - silence
+                self.silence_frames = int(FINAL_SILENCE_S * RATE) // 512
+            words = self._recognise()
+            new = words[split_committed(self.tail, words):]
+        events = self._commit([w.text for w in new], final=True)
         events.append(self._event("endpoint", ""))
         self.spans[self.utterance] = (self.utterance_start or 0.0, self.now)
         self.utterance += 1
+        # The next utterance's prompt: this one as the final pass read it, with its punctuation
+        # (committed words may have lost a full stop, and Whisper would go on with the sentence).
+        said = [w.text for w in words] or [w.text for w in self.tail]
+        self.context = (self.context + said)[-PROMPT_WORDS:] if CARRY_CONTEXT else []
         self._reset_utterance()
         return events
 

@@ -16,6 +16,8 @@ from malsori.protocols import Segment, Transcript, Word
 
 SAMPLE_RATE = 16_000
 DRAFT_TOKENS_PER_S = 15  # a bound for drafts; Korean runs to ~12 tokens a second
+UNSPACED = {"zh", "ja", "th", "lo", "my", "yue"}  # Whisper's languages written without spaces
+PROMPT_TOKENS = 224  # previous text given to a streaming decode, at most (Whisper's own: 448 // 2)
 
 
 class WhisperRecognizer:
@@ -118,12 +120,55 @@ class WhisperRecognizer:
         is never under ``draft_min_s``. On the English dev prefixes 10 s / 4 s was 3.3x faster, with
         4.1% of words differing from the 30 s decode (``python benchmarks/draft_bench.py``).
         """
-        code = self._check_language(language)
-        task = "translate" if translate_to is not None and translate_to != language else "transcribe"
-        model = self.model
         samples = self._samples(audio)
         if not len(samples):
             return ""
+        tokenizer, tokens, _ = self._decode_fitted(samples, language, translate_to)
+        return tokenizer.decode(tokens).strip()
+
+    def draft_words(self, audio: Audio, language: str | None = None, translate_to: str | None = None,
+                    prompt: str | None = None, final: bool = False) -> list[Word]:
+        """A streaming hypothesis with a time for each word (seconds from the start of ``audio``),
+        decoded like ``draft`` on a window fitted to the audio: greedy, or with the full beam when
+        ``final`` (an utterance's last pass). ``prompt`` is the text said just before the audio
+        (Whisper's previous-text context), so a stream that has cut its window continues the same
+        sentence. Word times come from the cross-attention alignment faster-whisper uses for its
+        own word timestamps: one more decoder pass, about a fifth of a greedy draft's time."""
+        samples = self._samples(audio)
+        if not len(samples):
+            return []
+        code = self._check_language(language)
+        tokenizer, tokens, encoded = self._decode_fitted(samples, language, translate_to, prompt,
+                                                         self.beam_size if final else 1)
+        tokens = [t for t in tokens if t < tokenizer.eot]
+        if not tokens:
+            return []
+        from faster_whisper.transcribe import merge_punctuations
+
+        alignment = self.model.find_alignment(tokenizer, [tokens], encoded, len(samples) // 160)[0]
+        merge_punctuations(alignment, "\"'“¿([{-", "\"'.。,，!！?？:：”)]}、")  # faster-whisper's defaults
+        duration = len(samples) / SAMPLE_RATE
+        words: list[Word] = []
+        for piece in alignment:
+            text, start, end, prob = piece["word"], piece["start"], piece["end"], piece["probability"]
+            start, end = min(float(start), duration), min(float(end), duration)
+            if not text.strip():
+                continue
+            if words and not text.startswith(" ") and code not in UNSPACED:
+                # a piece of the same word ("cold" "-hearted"): one word, as the text has it
+                last = words[-1]
+                words[-1] = Word(last.start, max(last.end, end), last.text + text.strip(), last.probability)
+            else:
+                words.append(Word(start, end, text.strip(), float(prob)))
+        return words
+
+    def _decode_fitted(self, samples: np.ndarray, language: str | None, translate_to: str | None,
+                       prompt: str | None = None, beam_size: int = 1):
+        """Decode ``samples`` on an encoder window fitted to them: (tokenizer, token ids, encoder
+        output)."""
+        code = self._check_language(language)
+        task = "translate" if translate_to is not None and translate_to != language else "transcribe"
+        model = self.model
         seconds = min(30.0, max(self.draft_min_s, len(samples) / SAMPLE_RATE + self.draft_pad_s))
         padded = np.zeros(int(seconds * SAMPLE_RATE), np.float32)
         padded[: min(len(samples), len(padded))] = samples[: len(padded)]
@@ -134,12 +179,17 @@ class WhisperRecognizer:
         tokenizer, suppressed = self._draft_tokenizer(task, code)
         encoded = model.model.encode(ctranslate2.StorageView.from_array(
             np.ascontiguousarray(features[None], dtype=np.float32)), to_cpu=False)
-        # A bound on length stops a rare repetition loop from costing a whole second.
-        limit = int(len(samples) / SAMPLE_RATE * DRAFT_TOKENS_PER_S) + 12
-        result = model.model.generate(encoded, [tokenizer.sot_sequence + [tokenizer.no_timestamps]],
-                                      beam_size=1, suppress_blank=True, max_length=min(448, limit),
+        previous = []
+        if prompt and prompt.strip():
+            # Whisper's own limit for previous text: half its 448-token context.
+            previous = [tokenizer.sot_prev] + tokenizer.encode(" " + prompt.strip())[-(PROMPT_TOKENS - 1):]
+        # A bound on length stops a rare repetition loop from costing a whole second (the
+        # previous text counts towards CTranslate2's max_length).
+        limit = int(len(samples) / SAMPLE_RATE * DRAFT_TOKENS_PER_S) + 12 + len(previous)
+        result = model.model.generate(encoded, [previous + tokenizer.sot_sequence + [tokenizer.no_timestamps]],
+                                      beam_size=beam_size, suppress_blank=True, max_length=min(448, limit),
                                       suppress_tokens=suppressed)
-        return tokenizer.decode(result[0].sequences_ids[0]).strip()
+        return tokenizer, result[0].sequences_ids[0], encoded
 
     def _draft_tokenizer(self, task: str, code: str | None):
         """The tokenizer and suppressed tokens for drafts, built once per task and language (a
