@@ -45,9 +45,37 @@ def pair_scores(rows, vectors, score, same_speaker):
     return np.array(scores), np.array(labels)
 
 
+def identification(rows, vectors, threshold, label: str) -> None:
+    """3 enrolment recordings per speaker with at least 4, the rest are probes (top-1)."""
+    by_speaker: dict[str, list[dict]] = {}
+    for r in rows:
+        by_speaker.setdefault(r["speaker"], []).append(r)
+    enrolled = {s: rs for s, rs in by_speaker.items() if len(rs) >= 4}
+    prints = {s: np.mean([vectors[r["path"]] for r in rs[:3]], axis=0) for s, rs in enrolled.items()}
+    prints = {s: v / np.linalg.norm(v) for s, v in prints.items()}
+    names = list(prints)
+    matrix = np.stack([prints[s] for s in names])
+    hits = total = unknown = 0
+    misses: dict[str, int] = {}
+    for s, rs in enrolled.items():
+        for r in rs[3:]:
+            sims = matrix @ vectors[r["path"]]
+            best = names[int(np.argmax(sims))]
+            total += 1
+            hits += best == s
+            unknown += threshold is not None and sims.max() < threshold
+            if best != s:
+                misses[f"{s}->{best}"] = misses.get(f"{s}->{best}", 0) + 1
+    print(f"\nidentification ({label}) among {len(names)} enrolled speakers (3 recordings each): top-1 "
+          f"{hits}/{total} = {hits / total:.1%}" + (f"; below the threshold ('unknown'): {unknown}" if threshold else ""))
+    if misses:
+        print("  confusions:", ", ".join(f"{k} x{v}" for k, v in sorted(misses.items(), key=lambda kv: -kv[1])))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--skip-text", action="store_true", help="skip the text-dependent part (runs Whisper)")
+    parser.add_argument("--identify-encoders", default="ge2e", help="also identify with these encoders (baselines)")
     args = parser.parse_args()
     data = require_data()
     rows = recordings(data)
@@ -101,30 +129,12 @@ def main() -> None:
     print(f"threshold at the wideband EER: {threshold:.3f} (shipped default {DEFAULT_THRESHOLD})")
     print(f"embedding speed: {audio_s / embed_s:.0f}x real time ({len(rows)} recordings, {audio_s:.0f} s)")
 
-    # Identification: 3 enrolment recordings per speaker, the rest are probes.
-    by_speaker: dict[str, list[dict]] = {}
-    for r in rows:
-        by_speaker.setdefault(r["speaker"], []).append(r)
-    enrolled = {s: rs for s, rs in by_speaker.items() if len(rs) >= 4}
-    prints = {s: np.mean([vectors[r["path"]] for r in rs[:3]], axis=0) for s, rs in enrolled.items()}
-    prints = {s: v / np.linalg.norm(v) for s, v in prints.items()}
-    names = list(prints)
-    matrix = np.stack([prints[s] for s in names])
-    hits = total = unknown = 0
-    misses: dict[str, int] = {}
-    for s, rs in enrolled.items():
-        for r in rs[3:]:
-            sims = matrix @ vectors[r["path"]]
-            best = names[int(np.argmax(sims))]
-            total += 1
-            hits += best == s
-            unknown += sims.max() < DEFAULT_THRESHOLD
-            if best != s:
-                misses[f"{s}->{best}"] = misses.get(f"{s}->{best}", 0) + 1
-    print(f"\nidentification among {len(names)} enrolled speakers (3 recordings each): top-1 {hits}/{total} = "
-          f"{hits / total:.1%}; below the threshold ('unknown'): {unknown}")
-    if misses:
-        print("  confusions:", ", ".join(f"{k} x{v}" for k, v in sorted(misses.items(), key=lambda kv: -kv[1])))
+    identification(rows, vectors, DEFAULT_THRESHOLD, verifier.encoder.name)
+    if args.identify_encoders:
+        for name in args.identify_encoders.split(","):
+            other = Verifier(encoder=name, check_speech=False)
+            identification(rows, {r["path"]: other.embed(audio[r["path"]], r["path"]) for r in rows},
+                           None, name)
 
     if args.skip_text:
         return

@@ -90,9 +90,11 @@ def translate(
                 raise MalsoriError("--duration-factor and --fit-duration shape --expressive output: add --expressive")
             speakers = None
             if diarize:
-                from malsori.pipelines.diarize import SpeakerDiarization
+                from malsori.pipelines.diarize import DiarizationOptions, SpeakerDiarization
 
-                speakers = lambda audio: SpeakerDiarization().apply(audio, num_speakers=num_speakers)  # noqa: E731
+                # Subtitles name one speaker per cue: exclusive turns.
+                exclusive = SpeakerDiarization(options=DiarizationOptions(exclusive=True))
+                speakers = lambda audio: exclusive.apply(audio, num_speakers=num_speakers)  # noqa: E731
             job = run_job(translator, input, task, tgt, src, output, fmt, resume, update, on_start, options, speakers)
         finally:
             if bar is not None:

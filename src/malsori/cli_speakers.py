@@ -275,12 +275,13 @@ def diarize(
     max_speakers: int = typer.Option(8, "--max-speakers"),
     json_output: Optional[Path] = typer.Option(None, "--json", help="also write turns as JSON"),
     plot: Optional[Path] = typer.Option(None, "--plot", help="also draw a timeline (PNG)"),
+    exclusive: bool = typer.Option(False, "--exclusive", help="one speaker at a time (overlap given to one)"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
     encoder_dir: Optional[Path] = ENCODER_OPTION,
 ):
     """Who spoke when: RTTM whose file id is the input's name without extension."""
     from malsori.files import write_json, write_text
-    from malsori.pipelines.diarize import SpeakerDiarization, plot_timeline, uri_of
+    from malsori.pipelines.diarize import DiarizationOptions, SpeakerDiarization, plot_timeline, uri_of
 
     target = output or Path(f"{uri_of(audio)}.rttm")
     hook, bar = None, None
@@ -306,7 +307,7 @@ def diarize(
             bar.start()
         try:
             encoder = _verifier(encoder_dir, threshold=0.0).encoder if encoder_dir else None
-            pipeline = SpeakerDiarization(encoder=encoder)
+            pipeline = SpeakerDiarization(encoder=encoder, options=DiarizationOptions(exclusive=exclusive))
             result = pipeline.apply(recording, uri=uri_of(audio), num_speakers=num_speakers,
                                     min_speakers=min_speakers, max_speakers=max_speakers, hook=hook)
         finally:
@@ -318,7 +319,7 @@ def diarize(
         if plot is not None:
             plot_timeline(result, plot)
     if pipeline.segmentation:
-        overlap = pipeline.segmentation.name
+        overlap = f"{pipeline.segmentation.name} (local speakers, {pipeline.encoder.name})"
     else:
         from malsori.models.catalog import get_card
 

