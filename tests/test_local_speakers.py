@@ -138,3 +138,11 @@ def test_local_speakers_are_embedded_on_their_own_frames(piper):
     whole_a = encoder.embed(Audio(samples[:16000 * 5], 16000))
     assert float(emb[0] @ whole_a) > 0.8 and float(emb[0] @ emb[1]) < 0.6
     assert float(emb[0] @ whole_a) > float(emb[1] @ whole_a) + 0.3
+
+
+def test_more_speakers_asked_for_than_there_are_turns_is_no_crash():
+    emb = np.stack([near(0), near(0)])
+    assert len(set(cluster_embeddings(emb, LocalSpeakerOptions(), num_speakers=3))) == 2
+    assert len(set(cluster_embeddings(emb, LocalSpeakerOptions(), min_speakers=5, max_speakers=8))) == 2
+    assert len(set(cluster_embeddings(emb[:1], LocalSpeakerOptions(), num_speakers=4))) == 1
+    assert cluster_embeddings(np.zeros((0, 192)), LocalSpeakerOptions()).size == 0
