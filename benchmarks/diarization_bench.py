@@ -25,7 +25,6 @@ import argparse
 import itertools
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -89,7 +88,6 @@ def evaluate(args) -> None:
           f"encoder {ours.encoder.name}); baseline windows: encoder {windows.encoder.name}")
     ours.apply(load_audio(FOLDER / f"{names[0]}.wav"), uri=names[0])  # warm-up: model loading
     windows.apply(load_audio(FOLDER / f"{names[0]}.wav"), uri=names[0])
-    from malsori.engines.vad.silero import SileroVAD
 
     thresholds = np.round(np.arange(0.55, 0.86, 0.05), 2)
     results = {k: {} for k in ("ours", "windows", "one")}

@@ -20,19 +20,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from malsori.audio import Audio
 from malsori.engines.speaker import unit, unit_rows
 from malsori.errors import AudioError, MalsoriError
-from malsori.pipelines.local_speakers import LocalSpeakerOptions, diarize_local_speakers
+from malsori.pipelines.local_speakers import LocalSpeakerOptions, ProgressHook, diarize_local_speakers
 from malsori.protocols import Diarization, Segment, SpeakerEncoder, SpeakerTurn, SpeechRegion, VoiceActivityDetector
 
 FRAME_S = 0.05
 
-ProgressHook = Callable[[str, int, int], None]  # (step, completed, total)
 
 
 @dataclass
@@ -324,13 +322,6 @@ def _kmeans(points: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
     # Label 0 is the speaker heard first, so outputs are stable.
     order = {old: new for new, old in enumerate(dict.fromkeys(labels.tolist()))}
     return np.array([order[x] for x in labels])
-
-
-def _centroid_cosine(embeddings: np.ndarray, labels: np.ndarray) -> float:
-    a, b = (unit(embeddings[labels == k].mean(axis=0)) for k in (0, 1))
-    return float(a @ b)
-
-
 
 
 def _smooth(labels: np.ndarray, speech: np.ndarray, min_frames: int) -> np.ndarray:

@@ -27,7 +27,7 @@ from malsori.audio import Audio
 from malsori.engines.speaker import unit_rows
 from malsori.protocols import SpeakerTurn, SpeechRegion
 
-ProgressHook = Callable[[str, int, int], None]
+ProgressHook = Callable[[str, int, int], None]  # (step, completed, total)
 EMBED_GROUP = 64  # pieces copied out of the filterbank at a time
 BATCH_FRAMES = 4_000  # filterbank frames per CAM++ batch: 4-8 pieces ran fastest on 2 cores
 
