@@ -268,7 +268,7 @@ def test_cli_diarize_eval_enrol_identify(conversation, voices, tmp_path):
     out = tmp_path / "sys.rttm"
     proc = _malsori("diarize", wav, "-o", out, "--json", tmp_path / "d.json", "--plot", tmp_path / "d.png", "-q")
     assert proc.returncode == 0, proc.stderr
-    assert "overlap: " in proc.stderr  # says how overlapped speech was found
+    assert "method: local speakers" in proc.stderr  # says how speakers and overlap were found
     assert all(line.split()[1] == "meeting_01" for line in out.read_text().splitlines())
     assert json.loads((tmp_path / "d.json").read_text())["speakers"]
     assert (tmp_path / "d.png").read_bytes()[:4] == b"\x89PNG"

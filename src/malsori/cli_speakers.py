@@ -318,11 +318,12 @@ def diarize(
             write_json(json_output, result.to_dict())
         if plot is not None:
             plot_timeline(result, plot)
-    if pipeline.segmentation:
-        overlap = f"{pipeline.segmentation.name} (local speakers, {pipeline.encoder.name})"
+    if pipeline.method == "local":
+        method = f"local speakers ({pipeline.segmentation.name}, {pipeline.encoder.name}), overlap included"
     else:
         from malsori.models.catalog import get_card
 
-        overlap = f"window scores only (for the segmentation model: {get_card('pyannote-segmentation-3.0').install_hint})"
-    typer.echo(f"{len(result.speakers)} speaker(s), {len(result.turns)} turn(s) -> {target}; overlap: {overlap}",
+        method = (f"GE2E windows, overlap from window scores only (for the segmentation model: "
+                  f"{get_card('pyannote-segmentation-3.0').install_hint})")
+    typer.echo(f"{len(result.speakers)} speaker(s), {len(result.turns)} turn(s) -> {target}; method: {method}",
                err=True)
