@@ -146,3 +146,21 @@ def test_more_speakers_asked_for_than_there_are_turns_is_no_crash():
     assert len(set(cluster_embeddings(emb, LocalSpeakerOptions(), min_speakers=5, max_speakers=8))) == 2
     assert len(set(cluster_embeddings(emb[:1], LocalSpeakerOptions(), num_speakers=4))) == 1
     assert cluster_embeddings(np.zeros((0, 192)), LocalSpeakerOptions()).size == 0
+
+
+def test_chunks_left_unembedded_take_the_speaker_their_frames_overlap():
+    local, who = conversation_segmentation()
+    audio = Audio(np.zeros(16000 * 20, np.float32), 16000)
+    keys = [k for k in sorted(who) if k[0] % 2 == 0]  # odd chunks (numbered the other way) not embedded
+    emb = np.stack([near(who[k]) for k in keys])
+    opts = LocalSpeakerOptions(vad_fill=False, embed_every=2)
+    turns = turns_from_embeddings(audio, local, None, keys, emb, None, opts)
+    result = Diarization("x", 20.0, turns)
+    first, second = sorted(result.speakers, key=lambda s: result.of(s)[0].start)
+    assert spoken_turns(turns, first) == [(0.0, 8.0)]
+    assert spoken_turns(turns, second) == [(7.0, 16.0)]
+    # without the overlap assignment the odd chunks count for nobody: activity averages halve
+    from malsori.pipelines.local_speakers import assign_local_speakers, cluster_embeddings as cluster
+
+    mapping, _ = assign_local_speakers(keys, emb, cluster(emb, opts), local)
+    assert (mapping[1::2] < 0).all() and (mapping[::2] >= 0).any()

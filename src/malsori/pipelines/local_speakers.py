@@ -44,6 +44,10 @@ class LocalSpeakerOptions:
     # frames. 10 s (never, in practice): all frames, overlap included, did as well or better.
     min_alone_s: float = 10.0
     min_embed_s: float = 0.3  # a local speaker heard less than this is not embedded
+    # Embed the local speakers of every n-th chunk only; the others take the speaker their frames
+    # overlap most in the embedded chunks. A speed knob: 2 gave 32x real time against 22x, tune
+    # DER 23.3% (23.2%) with 3/5 speaker counts right (4/5); check 21.6% (19.8%).
+    embed_every: int = 1
     # Centroid-linkage distance between unit embeddings (sqrt(2 - 2 cos)) at which clusters stop
     # merging: the number of speakers follows from it.
     threshold: float = 0.8
@@ -74,7 +78,7 @@ def local_embeddings(audio: Audio, local, encoder, options: LocalSpeakerOptions)
     step = local.step
     chunks, frames, speakers = local.active.shape
     selections, keys = [], []
-    for c in range(chunks):
+    for c in range(0, chunks, max(1, options.embed_every)):
         active = local.active[c]
         alone = active & (active.sum(axis=1, keepdims=True) == 1)
         for s in range(speakers):
@@ -194,6 +198,26 @@ def assign_local_speakers(keys, embeddings: np.ndarray, labels: np.ndarray, loca
     return mapping, centroids
 
 
+def assign_by_overlap(local, mapping: np.ndarray, count: int, total: int) -> np.ndarray:
+    """``mapping`` with each unassigned local speaker given the speaker whose activity (rebuilt
+    from the assigned ones) its frames overlap most, two talking at once never the same one."""
+    mapping = mapping.copy()
+    score, _ = reconstruct(local, mapping, count, total)
+    frames = local.active.shape[1]
+    padded = np.vstack([score, np.zeros((frames, count))])
+    for c, offset in enumerate(local.frame_offsets()):
+        active = local.active[c]
+        todo = [s for s in range(active.shape[1]) if mapping[c, s] < 0 and active[:, s].any()]
+        support = {s: active[:, s].astype(float) @ padded[offset:offset + frames] for s in todo}
+        for s in sorted(todo, key=lambda s: -support[s].max()):
+            taken = {mapping[c, o] for o in range(active.shape[1])
+                     if mapping[c, o] >= 0 and o != s and (active[:, o] & active[:, s]).any()}
+            free = [k for k in np.argsort(-support[s]) if k not in taken and support[s][k] > 0]
+            if free:
+                mapping[c, s] = int(free[0])
+    return mapping
+
+
 def split_runs(local, gap_s: float, min_s: float):
     """Each local speaker's talk split at pauses of ``gap_s`` or more into runs that are local
     speakers of their own (a run under ``min_s`` stays with the run before or after it): the
@@ -277,6 +301,8 @@ def turns_from_embeddings(audio: Audio, local, encoder, keys, embeddings: np.nda
         return _turns(vad[:, None] if vad is not None else np.zeros((total, 1), bool), step, options, name)
     labels = cluster_embeddings(embeddings, options, num_speakers, min_speakers, max_speakers)
     mapping, centroids = assign_local_speakers(keys, embeddings, labels, local)
+    if options.embed_every > 1:
+        mapping = assign_by_overlap(local, mapping, len(centroids), total)
     score, talking = reconstruct(local, mapping, len(centroids), total)
     talking = np.minimum(talking, len(centroids))
     if options.exclusive:
