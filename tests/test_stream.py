@@ -413,6 +413,10 @@ def test_whisper_loops_are_cut():
     assert cut_loop("very very good".split()) == "very very good".split()
     assert cut_loop("It is on sale. It is on sale.".split()) == "It is on sale.".split()
     assert cut_loop("Thank you. Goodbye. Thank you.".split()) == "Thank you. Goodbye. Thank you.".split()
+    # two words starting the sentence before again, at the end: a closing-silence hallucination
+    assert cut_loop("Thank you for flying with us today. Thank you.".split()) == \
+        "Thank you for flying with us today.".split()
+    assert cut_loop("Thank you for flying with us. Thank you very much indeed.".split())[-1] == "indeed."
 
 
 CABIN_ANNOUNCEMENT = (

@@ -128,8 +128,10 @@ def _untimed(text) -> list[Word]:
 def cut_loop(words: list, least: int = 3) -> list:
     """``words`` up to where Whisper starts looping: ``least`` or more words said again at once
     ("the art of the art of"), or, at the end, a sentence started again ("the scenery is
-    delightful. Captain Freer says that the scenery is delightful. Captain Freer says that the")
-    or the last sentence said again whole ("세일한 가격입니다. 세일한 가격입니다.")."""
+    delightful. Captain Freer says that the scenery is delightful. Captain Freer says that the"),
+    two or more words that start the sentence before again ("Thank you for flying with us today.
+    Thank you.": Whisper's favourite words for a closing silence) or the last sentence said again
+    whole ("세일한 가격입니다. 세일한 가격입니다.")."""
     text = [w if isinstance(w, str) else w.text for w in words]
     keys = [_key(w) for w in text]
     starts = [i for i in range(len(keys)) if i == 0 or _SENTENCE_END.search(text[i - 1])]
@@ -139,8 +141,10 @@ def cut_loop(words: list, least: int = 3) -> list:
                 return words[:i]
         if i in starts:
             before = [j for j in starts if j < i]
-            if keys[i:] == keys[before[-1]:i] or (len(keys) - i >= least and any(
-                    keys[i:] == keys[j:j + len(keys) - i] for j in before)):
+            tail = len(keys) - i
+            if keys[i:] == keys[before[-1]:i] or (tail >= least and any(
+                    keys[i:] == keys[j:j + tail] for j in before)) or (
+                    tail >= 2 and keys[i:] == keys[before[-1]:before[-1] + tail]):
                 return words[:i]
     return words
 
