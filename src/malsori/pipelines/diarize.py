@@ -26,7 +26,7 @@ import numpy as np
 from malsori.audio import Audio
 from malsori.engines.speaker import unit, unit_rows
 from malsori.errors import AudioError, MalsoriError
-from malsori.pipelines.local_speakers import LocalSpeakerOptions, ProgressHook, diarize_local_speakers
+from malsori.pipelines.local_speakers import LocalSpeakerOptions, ProgressHook, diarize_local_speakers, true_runs
 from malsori.protocols import Diarization, Segment, SpeakerEncoder, SpeakerTurn, SpeechRegion, VoiceActivityDetector
 
 FRAME_S = 0.05
@@ -221,8 +221,7 @@ class SpeakerDiarization:
 
 def _regions(mask: np.ndarray, step: float) -> list[SpeechRegion]:
     """Runs of True frames as regions."""
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
-    return [SpeechRegion(a * step, b * step) for a, b in zip(edges[::2], edges[1::2])]
+    return [SpeechRegion(a * step, b * step) for a, b in true_runs(mask)]
 
 
 def _union(a: list[SpeechRegion], b: list[SpeechRegion]) -> list[SpeechRegion]:

@@ -66,6 +66,12 @@ class LocalSpeakerOptions:
     exclusive: bool = False  # one speaker per frame (subtitles)
 
 
+def true_runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(start, end) index pairs of the runs of True in ``mask``."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist()))
+
+
 def frame_mask(regions: list[SpeechRegion], frames: int, step: float) -> np.ndarray:
     mask = np.zeros(frames, bool)
     for r in regions:
@@ -119,9 +125,8 @@ def embed_selections(audio: Audio, encoder, selections, step: float) -> np.ndarr
     rate = mono.sample_rate
     vectors = []
     for start, mask in selections:
-        edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
         parts = [mono.samples[int((start + a * step) * rate):int((start + b * step) * rate)]
-                 for a, b in zip(edges[::2], edges[1::2])]
+                 for a, b in true_runs(mask)]
         vectors.append(encoder.embed(Audio(np.concatenate(parts), rate)))
     return unit_rows(np.stack(vectors))
 
@@ -230,9 +235,8 @@ def split_runs(local, gap_s: float, min_s: float):
     for c in range(chunks):
         runs = []
         for s in range(speakers):
-            edges = np.flatnonzero(np.diff(np.concatenate([[0], local.active[c, :, s].astype(np.int8), [0]])))
             spans: list[list[int]] = []
-            for a, b in zip(edges[::2], edges[1::2]):
+            for a, b in true_runs(local.active[c, :, s]):
                 if spans and (a - spans[-1][1] < gap or b - a < least or spans[-1][1] - spans[-1][0] < least):
                     spans[-1][1] = b  # a short pause, or a short run: the same turn
                 else:
@@ -324,8 +328,7 @@ def turns_from_embeddings(audio: Audio, local, encoder, keys, embeddings: np.nda
 
 def _fill_missed(audio, encoder, score, missed, centroids, step, options) -> None:
     """Speech only the VAD heard, in runs long enough to embed, scored by its embedding."""
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], missed.astype(np.int8), [0]])))
-    runs = [(a, b) for a, b in zip(edges[::2], edges[1::2]) if (b - a) * step >= options.min_fill_embed_s
+    runs = [(a, b) for a, b in true_runs(missed) if (b - a) * step >= options.min_fill_embed_s
             and score[a:b].max(initial=0) <= 0]
     if not runs:
         return
@@ -357,9 +360,8 @@ def _turns(on: np.ndarray, step: float, options: LocalSpeakerOptions, name) -> l
     turns = []
     gap, least = int(round(options.min_gap_s / step)), options.min_turn_s
     for k in range(on.shape[1]):
-        edges = np.flatnonzero(np.diff(np.concatenate([[0], on[:, k].astype(np.int8), [0]])))
         runs: list[list[int]] = []
-        for a, b in zip(edges[::2], edges[1::2]):
+        for a, b in true_runs(on[:, k]):
             if runs and a - runs[-1][1] < gap:
                 runs[-1][1] = b
             else:
