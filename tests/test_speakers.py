@@ -289,7 +289,12 @@ def test_cli_diarize_eval_enrol_identify(conversation, voices, tmp_path):
     save_audio(tmp_path / "silent.wav", silence(1.0, 16000))
     proc = _malsori("speakers", "enroll", "nobody", tmp_path / "silent.wav", "--db", db)
     assert proc.returncode != 0 and proc.stderr.count("\n") == 1 and "speech" in proc.stderr
-    assert "nobody" not in _malsori("speakers", "list", "--db", db).stdout
+    listed = _malsori("speakers", "list", "--db", db).stdout
+    assert "nobody" not in listed and "joe\t2\tcampplus\n" in listed
+    # GE2E scores the same database from the kept audio.
+    proc = _malsori("speakers", "identify", tmp_path / "probe.wav", "--encoder", "ge2e", "--db", db)
+    assert proc.returncode == 0 and json.loads(proc.stdout)["name"] == "fiona", proc.stderr
+    assert "fiona\t2\tcampplus,ge2e\n" in _malsori("speakers", "list", "--db", db).stdout
 
     trials = tmp_path / "trials.txt"
     trials.write_text("1 v0.wav v1.wav\n0 v0.wav v2.wav\n1 v2.wav v3.wav\n0 v1.wav v3.wav\n")
@@ -491,14 +496,52 @@ def test_campplus_scores_are_calibrated_log_likelihood_ratios(monkeypatch):
     assert not verify.Verifier(NamedEncoder("other", {}), threshold=0.5).calibrated
 
 
-def test_a_database_keeps_the_encoder_it_was_built_with(tmp_path):
+class CountingEncoder(NamedEncoder):
+    def __init__(self, name, vectors):
+        super().__init__(name, vectors)
+        self.calls = 0
+
+    def embed(self, audio):
+        self.calls += 1
+        return super().embed(audio)
+
+
+def test_old_databases_migrate_and_kept_audio_is_re_embedded(tmp_path):
+    import sqlite3
+
     from malsori.pipelines import verify
     from malsori.pipelines.speaker_store import SpeakerStore
 
+    # A schema-1 database: one GE2E vector per recording, no audio.
     db = tmp_path / "old.db"
-    old = verify.Verifier(NamedEncoder("ge2e", {1: np.array([1.0, 0.0])}), check_speech=False)
-    SpeakerStore(db, verifier=old).enroll("ann", [marked(1)])
-    reopened = SpeakerStore(db)
-    assert reopened.stored_encoder() == "ge2e" and reopened.verifier.encoder.name == "ge2e"
-    assert reopened.threshold == verify.DEFAULT_THRESHOLD
-    assert SpeakerStore(tmp_path / "new.db").stored_encoder() is None
+    with sqlite3.connect(db) as old:
+        old.executescript("""
+            CREATE TABLE speakers (name TEXT PRIMARY KEY, created REAL NOT NULL);
+            CREATE TABLE recordings (id INTEGER PRIMARY KEY, speaker TEXT NOT NULL REFERENCES speakers(name)
+                ON DELETE CASCADE, source TEXT NOT NULL, encoder TEXT NOT NULL, vector BLOB NOT NULL);""")
+        old.execute("INSERT INTO speakers VALUES ('ann', 1.0)")
+        old.execute("INSERT INTO recordings(speaker, source, encoder, vector) VALUES ('ann', 'a.wav', 'ge2e', ?)",
+                    (np.array([1.0, 0.0], np.float32).tobytes(),))
+    ge2e = verify.Verifier(CountingEncoder("ge2e", {1: np.array([1.0, 0.0]), 2: np.array([0.0, 1.0])}),
+                           check_speech=False)
+    campplus = verify.Verifier(CountingEncoder("campplus", {1: np.array([0.6, 0.8]), 2: np.array([0.8, -0.6])}),
+                               check_speech=False)
+    store = SpeakerStore(db)
+    assert store.default_encoder() == "ge2e" and store.verifier.encoder.name == "ge2e"
+    [ann] = store.speakers()
+    assert (ann.recordings, ann.encoders, ann.audio_kept) == (1, ("ge2e",), 0)  # kept, flagged
+    with pytest.raises(MalsoriError, match="ann enrolled with ge2e before recordings were kept.*enrol them again"):
+        SpeakerStore(db, verifier=campplus).voiceprints()
+
+    # New enrolments keep their audio; another encoder embeds it once, on demand.
+    SpeakerStore(db, verifier=ge2e).enroll("bob", [marked(2)])
+    assert SpeakerStore(db).default_encoder() == "ge2e"  # ann still needs GE2E
+    assert SpeakerStore(db).remove("ann") == 1
+    assert SpeakerStore(db).default_encoder() is None
+    prints = SpeakerStore(db, verifier=campplus).voiceprints()
+    assert np.allclose(prints["bob"], [0.8, -0.6]) and campplus.encoder.calls == 1
+    SpeakerStore(db, verifier=campplus).voiceprints()
+    assert campplus.encoder.calls == 1  # saved the first time
+    [bob] = SpeakerStore(db).speakers()
+    assert (bob.encoders, bob.audio_kept) == (("campplus", "ge2e"), 1)
+    assert SpeakerStore(tmp_path / "new.db").default_encoder() is None

@@ -187,12 +187,15 @@ def identify(
 
 @speakers_app.command("list")
 def list_speakers(db: Optional[Path] = DB_OPTION):
-    """Enrolled speakers and how many recordings each has."""
+    """Enrolled speakers: recordings, the encoders that have voiceprints of all of them, and
+    whether their audio is kept (speakers enrolled before it was are scored with their old encoder
+    until enrolled again)."""
     from malsori.pipelines.speaker_store import SpeakerStore
 
     with _one_line_errors():
         for speaker in SpeakerStore(db).speakers():
-            typer.echo(f"{speaker.name}\t{speaker.recordings}")
+            note = "" if speaker.audio_kept == speaker.recordings else "\tno audio kept: enrol again to change encoder"
+            typer.echo(f"{speaker.name}\t{speaker.recordings}\t{','.join(speaker.encoders)}{note}")
 
 
 @speakers_app.command("remove")
