@@ -83,7 +83,8 @@ def evaluate(args) -> None:
     names = [n for p in parts for n in PARTS[p]]
     ours = SpeakerDiarization(options=DiarizationOptions(
         local=LocalSpeakerOptions(chunk_step_s=args.chunk_step or LocalSpeakerOptions.chunk_step_s,
-                                  embed_every=args.embed_every or LocalSpeakerOptions.embed_every)))
+                                  embed_every=args.embed_every or LocalSpeakerOptions.embed_every,
+                                  max_embed_s=args.max_embed or LocalSpeakerOptions.max_embed_s)))
     windows = SpeakerDiarization(segmentation=False)
     print(f"malsori: {ours.method} ({ours.segmentation.name if ours.segmentation else '-'}, "
           f"encoder {ours.encoder.name}); baseline windows: encoder {windows.encoder.name}")
@@ -217,6 +218,7 @@ def main() -> None:
     parser.add_argument("--long", type=float, default=0.0)
     parser.add_argument("--chunk-step", type=float, default=None, help="seconds between segmentation chunks")
     parser.add_argument("--embed-every", type=int, default=None, help="embed the local speakers of every n-th chunk")
+    parser.add_argument("--max-embed", type=float, default=None, help="seconds of a local speaker embedded at most")
     parser.add_argument("--max-speakers", type=int, default=8)
     args = parser.parse_args()
     if not (FOLDER / "ami_train.rttm").is_file():
