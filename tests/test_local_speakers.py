@@ -7,7 +7,7 @@ import pytest
 from malsori.audio import Audio
 from malsori.engines.speaker.segmentation import FRAME_S, POWERSET, LocalSpeakers
 from malsori.pipelines.local_speakers import (LocalSpeakerOptions, cluster_embeddings, local_embeddings,
-                                              turns_from_embeddings)
+                                              middle_frames, turns_from_embeddings)
 from malsori.protocols import Diarization, SpeechRegion
 
 RNG = np.random.default_rng(0)
@@ -164,3 +164,10 @@ def test_chunks_left_unembedded_take_the_speaker_their_frames_overlap():
 
     mapping, _ = assign_local_speakers(keys, emb, cluster(emb, opts), local)
     assert (mapping[1::2] < 0).all() and (mapping[::2] >= 0).any()
+
+
+def test_at_most_the_middle_of_a_local_speaker_is_embedded():
+    mask = np.zeros(20, bool)
+    mask[[1, 2, 3, 8, 9, 10, 15, 16]] = True
+    assert np.flatnonzero(middle_frames(mask, 4)).tolist() == [3, 8, 9, 10]
+    assert middle_frames(mask, 8) is mask and middle_frames(mask, 30) is mask
