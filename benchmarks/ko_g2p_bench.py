@@ -8,7 +8,17 @@ and throughput in sentences per second after warm-up.
 categories: compounds with and without 사잇소리, Sino-Korean words with and without lexical
 tensing, inflected verbs, general). Rules are tuned on dev only; test is the held-out figure.
 
-    python benchmarks/ko_g2p_bench.py [--show-failures] [--no-peer] [--vocabulary dev|test]
+``--lexicon train|check`` scores the learners' dictionary's words (``text/ko_pron_lexicon.tsv``)
+in the fixed split of ``malsori.text.ko.train_learned.lexicon_part``: the shipped learned layer
+was trained on "train" (so that figure is in-sample) and never saw "check". Also scores the
+long-vowel marks (``--long-vowels``) against marking none.
+
+A pronunciation counts as right when it equals an expected one up to the variants the standard
+allows (``phonetic.same_pronunciation``: ㅚ/ㅞ, ㅖ/ㅔ, ㅢ/ㅣ, 되어/되여, 사이시옷 said [ㄷ] or not).
+"malsori" is the shipped G2P, "rules" the same without the learned layer, "surface" without
+morphology either.
+
+    python benchmarks/ko_g2p_bench.py [--show-failures] [--no-peer] [--vocabulary dev|test] [--lexicon check]
 """
 
 from __future__ import annotations
@@ -41,11 +51,31 @@ def vocabulary_rows(name: str) -> list[dict]:
                 for r in csv.DictReader(fh, delimiter="\t")]
 
 
+def lexicon_rows(part: str) -> list[dict]:
+    from malsori.text.ko.train_learned import lexicon_part, read_lexicon
+
+    return [{"input": w, "pron_all_alternatives": p.replace("ː", "").replace(":", ""), "pron_primary": p,
+             "rule": "long" if p[1:2] in ("ː", ":") else "short"}
+            for w, p in read_lexicon(require_data() / "text" / "ko_pron_lexicon.tsv") if lexicon_part(w) == part]
+
+
+def long_vowel_accuracy(rows) -> None:
+    """Right first-vowel length (the dictionary's ː) with --long-vowels, against marking none."""
+    from malsori.text.ko.g2p import pronounce
+
+    right = sum((pronounce(r["input"], long_vowels=True).text[1:2] == "ː") == (r["rule"] == "long") for r in rows)
+    short = sum(r["rule"] == "short" for r in rows)
+    print(f"\nlong vowels (first syllable): {right / len(rows):.1%} right, against {short / len(rows):.1%} "
+          "marking none")
+
+
 def score(convert, rows) -> tuple[int, dict, list]:
+    from malsori.text.ko.phonetic import same_pronunciation
+
     hits, by_rule, failures = 0, defaultdict(lambda: [0, 0]), []
     for r in rows:
         got = convert(r["input"])
-        good = squash(got) in {squash(a) for a in r["pron_all_alternatives"].split("|")}
+        good = any(same_pronunciation(r["input"], got, a) for a in r["pron_all_alternatives"].split("|"))
         hits += good
         article = r["rule"].split(".")[0]
         by_rule[article][0] += good
@@ -60,15 +90,19 @@ def main() -> None:
     parser.add_argument("--show-failures", action="store_true")
     parser.add_argument("--no-peer", action="store_true", help="skip g2pkk")
     parser.add_argument("--vocabulary", choices=["dev", "test"], help="score everyday vocabulary instead")
+    parser.add_argument("--lexicon", choices=["train", "check"], help="score the learners' dictionary's words")
     args = parser.parse_args()
-    if args.vocabulary:
+    if args.lexicon:
+        rows = lexicon_rows(args.lexicon)
+    elif args.vocabulary:
         rows = vocabulary_rows(args.vocabulary)
     else:
         with open(require_data() / "text" / "ko_g2p_rules_examples.tsv", newline="", encoding="utf-8") as fh:
             rows = list(csv.DictReader(fh, delimiter="\t"))
     from malsori.text.ko.g2p import pronounce
 
-    systems = {"malsori": g2p, "surface": lambda text: pronounce(text, morphology=False).text}
+    systems = {"malsori": g2p, "rules": lambda text: pronounce(text, learned=False).text,
+               "surface": lambda text: pronounce(text, morphology=False, learned=False).text}
     if not args.no_peer:
         try:
             from g2pkk_peer import load_g2pkk
@@ -80,7 +114,7 @@ def main() -> None:
     for name, convert in systems.items():
         results[name] = score(convert, rows)
         hits = results[name][0]
-        sentences = [r["input"] for r in rows] * 10
+        sentences = [r["input"] for r in rows[:400]] * 10
         convert(sentences[0])
         t0 = time.perf_counter()
         for s in sentences:
@@ -88,9 +122,12 @@ def main() -> None:
         rate = len(sentences) / (time.perf_counter() - t0)
         print(f"{name:8} exact {hits}/{len(rows)} = {hits / len(rows):.1%}   {rate:,.0f} inputs/s")
     articles = sorted({a for r in results.values() for a in r[1]}, key=lambda a: int(a) if a.isdigit() else 999)
-    print(f"\nper {'category' if args.vocabulary else 'article'} ({'/'.join(results)}): " + "  ".join(
+    grouped = args.vocabulary or args.lexicon
+    print(f"\nper {'category' if grouped else 'article'} ({'/'.join(results)}): " + "  ".join(
         f"{a}: " + "/".join(f"{results[n][1][a][0]}" for n in results) + f" of {results['malsori'][1][a][1]}"
-        for a in articles if a.isdigit() or args.vocabulary))
+        for a in articles if a.isdigit() or grouped))
+    if args.lexicon:
+        long_vowel_accuracy(rows)
     if args.show_failures:
         for rule, word, want, got in results["malsori"][2]:
             print(f"  {rule:6} {word} -> {got}   (expected {want})")
@@ -99,16 +136,23 @@ def main() -> None:
 
 def sentence_throughput(repeats: int = 10) -> None:
     """Whole sentences a second, one core: the written side of the normalisation pairs (news
-    sentences of about 50 characters, numbers included), each made distinct so no cache helps."""
+    sentences of about 50 characters, numbers included), each made distinct so no cache helps;
+    the G2P with and without the learned layer, and kiwipiepy's analysis alone (its floor)."""
+    from malsori.text.ko.g2p import _kiwi, pronounce
+
     with open(require_data() / "text" / "ko_normalization_pairs.tsv", newline="", encoding="utf-8") as fh:
         sentences = [r["script_written_form"] for r in csv.DictReader(fh, delimiter="\t")]
-    g2p(sentences[0])
-    t0 = time.perf_counter()
-    for k in range(repeats):
-        for sentence in sentences:
-            g2p(f"{sentence} {k}")
-    rate = len(sentences) * repeats / (time.perf_counter() - t0)
-    print(f"\nmalsori: {rate:,.0f} sentences/s ({sum(map(len, sentences)) / len(sentences):.0f} characters each)")
+    systems = {"malsori": g2p, "rules": lambda text: pronounce(text, learned=False).text,
+               "kiwipiepy alone": _kiwi().tokenize}
+    print()
+    for name, convert in systems.items():
+        convert(sentences[0])
+        t0 = time.perf_counter()
+        for k in range(repeats):
+            for sentence in sentences:
+                convert(f"{sentence} {k}")
+        rate = len(sentences) * repeats / (time.perf_counter() - t0)
+        print(f"{name:16} {rate:,.0f} sentences/s ({sum(map(len, sentences)) / len(sentences):.0f} characters each)")
 
 
 if __name__ == "__main__":

@@ -53,7 +53,7 @@ def test_syllables_split_and_join():
 @pytest.mark.parametrize("word, spoken, rule", SURFACE)
 def test_surface_rules(word, spoken, rule):
     for morphology in (False, None):
-        result = pronounce(word, morphology=morphology)
+        result = pronounce(word, morphology=morphology, learned=False)
         assert result.text == spoken
         assert rule is None and not result.changes or rule in {c.rule for c in result.changes}
 
@@ -61,7 +61,7 @@ def test_surface_rules(word, spoken, rule):
 @pytest.mark.skipif(not morphology_available(), reason="kiwipiepy is not installed (make test installs it)")
 @pytest.mark.parametrize("word, spoken, rule", MORPHOLOGICAL)
 def test_rules_that_need_morphology(word, spoken, rule):
-    result = pronounce(word)
+    result = pronounce(word, learned=False)
     assert result.text == spoken
     assert rule is None and not result.changes or rule in {c.rule for c in result.changes}
 
@@ -98,5 +98,63 @@ def test_cli_g2p_explains_and_streams(tmp_path):
     assert run("같이", "--format", "ipa").stdout == "katɕʰi\n"
     assert run("같이 가요", "--format", "phones").stdout == "k a tɕʰ i | k a j o\n"
     assert run("계시다", "--descriptive").stdout == "게시다\n"
+    assert run("결혼식", "--explain").stdout.splitlines()[1].startswith("  learned layer (")
+    assert run("결혼식", "--rules-only").stdout == "결혼씩\n"
+    assert run("사과", "--long-vowels").stdout in ("사과\n", "사ː과\n")
     proc = run("x", "--format", "arpabet")
     assert proc.returncode != 0 and proc.stderr.count("\n") == 1
+
+
+# ---------------------------------------------------------------- the learned layer
+
+
+def synthetic_lexicon() -> list[tuple[str, str]]:
+    """Words no rule tenses the way this lexicon does: 도 is tense after ㄴ and 지 is not; words
+    in 가 have a long first vowel."""
+    firsts = list("간난단만반산안잔찬한곤논돈몬본손온존")
+    pairs = []
+    for first in firsts:
+        pairs.append((first + "도", first + "또"))
+        pairs.append((first + "지", first + "지"))
+        pairs.append(("가" + first, "가ː" + first))
+        pairs.append(("나" + first, "나" + first))
+    return pairs
+
+
+def test_the_learned_layer_trains_in_seconds_and_overrules_the_rules(tmp_path):
+    from malsori.errors import MalsoriError
+    from malsori.text.ko.learned import read_model
+    from malsori.text.ko.train_learned import lexicon_part, main, train
+
+    model = train(synthetic_lexicon(), log=lambda line: None)
+    assert model.decides("tense") and not model.decides("n_insertion")  # no ㄴ-insertion seen: rules
+    # Unseen words: the model learned what follows 도 and 지.
+    assert pronounce("친도", learned=False).text == "친도"
+    result = pronounce("친도", learned=model)
+    assert result.text == "친또"
+    [change] = [c for c in result.changes if c.rule == "learned"]
+    assert change.confidence > 0.5 and change.rules_said is None and change.after == "친또"
+    assert pronounce("친지", learned=model).text == "친지"
+    assert pronounce("가친", learned=model, long_vowels=True).text == "가ː친"
+    assert pronounce("나친", learned=model, long_vowels=True).text == "나친"
+    assert pronounce("가친", learned=model).text == "가친"  # marks only on request
+
+    # The recipe: a TSV in, a model file out (atomically), the check part left out.
+    lexicon = tmp_path / "lexicon.tsv"
+    lexicon.write_text("spelling\tpronunciation\n" + "".join(f"{w}\t{p}\n" for w, p in synthetic_lexicon()))
+    main(["--lexicon", str(lexicon), "-o", str(tmp_path / "model.json.gz")])
+    saved = read_model(tmp_path / "model.json.gz")
+    assert saved.info["words"] == sum(lexicon_part(w) != "check" for w, _ in synthetic_lexicon())
+    assert pronounce("친도", learned=saved).text == "친또"
+    (tmp_path / "bad.json.gz").write_bytes(b"not gzip")
+    with pytest.raises(MalsoriError, match="not a Korean G2P model"):
+        read_model(tmp_path / "bad.json.gz")
+
+
+def test_the_shipped_layer_fixes_dictionary_tensing():
+    from malsori.text.ko.learned import shipped_model
+
+    assert shipped_model() is not None
+    # 사잇소리 the compound rule wrongly gives where mecab-ko-dic splits Sino-Korean words
+    assert pronounce("결혼식", learned=False).text == "결혼씩" and pronounce("결혼식").text == "결혼식"
+    assert pronounce("냉장고", learned=False).text == "냉장꼬" and pronounce("냉장고").text == "냉장고"

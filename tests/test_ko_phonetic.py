@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from malsori.text.ko.g2p import morphology_available, pronounce
-from malsori.text.ko.phonetic import descriptive, phones, to_ipa, to_phone_string
+from malsori.text.ko.phonetic import descriptive, phones, same_pronunciation, to_ipa, to_phone_string, variant_key
 
 
 @pytest.mark.parametrize("spoken, ipa", [
@@ -45,6 +45,33 @@ def test_descriptive_variants():
     assert descriptive("주의") == "주이"
     assert descriptive("우리의", frozenset({2})) == "우리에"
     assert descriptive("우리의") == "우리이"
+    assert descriptive("회의") == "훼이"  # ㅚ as ㅞ
+    assert descriptive("핻삗", sai_siot=frozenset({0})) == "해삗"  # 사이시옷 not said
+    assert descriptive("옫또", sai_siot=frozenset()) == "옫또"
+    assert pronounce("햇빛", descriptive=True).text == "해삗" and pronounce("햇빛").text == "핻삗"
+
+
+@pytest.mark.parametrize("spelling, a, b, same", [
+    ("계획", "게훽", "계획", True),  # ㅖ/ㅔ and ㅚ/ㅞ
+    ("회의", "훼이", "회의", True),  # ㅢ/ㅣ outside the first syllable
+    ("우리의", "우리에", "우리의", True),
+    ("숫자", "수짜", "숟짜", True),  # 사이시옷 said [ㄷ] or not
+    ("되어", "되여", "되어", True),  # art. 22
+    ("의사", "이사", "의사", False),  # a first-syllable 의 stays
+    ("례", "레", "례", False),  # ㅖ after ㄹ stays
+    ("결혼식", "결혼씩", "결혼식", False),  # tensing is never a variant
+    ("받다", "바따", "받따", False),  # only a spelled ㅅ may go unsaid
+])
+def test_the_scorer_accepts_the_allowed_variants_only(spelling, a, b, same):
+    assert same_pronunciation(spelling, a, b) is same
+
+
+def test_variant_key_leaves_other_lengths_alone():
+    assert variant_key("계", "게ː") == "게ː"
+
+
+def test_long_vowels_keep_their_mark_in_ipa():
+    assert to_ipa("사ː과") == "saːɡwa"
 
 
 @pytest.mark.skipif(not morphology_available(), reason="kiwipiepy not installed")

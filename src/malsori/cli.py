@@ -506,6 +506,15 @@ def normalize(text: Optional[str] = KOREAN_TEXT, lang: str = KOREAN_LANG, text_f
         _fail(exc)
 
 
+def _change_source(change) -> str:
+    """Where a G2P change came from: an article, the lexicon, or the learned layer (with its
+    confidence and what the rules alone said)."""
+    if change.rule == "learned":
+        rules = f"art. {change.rules_said}" if change.rules_said else "no change"
+        return f"learned layer ({change.confidence:.2f}; rules: {rules})"
+    return f"art. {change.rule}" if change.rule[0].isdigit() else change.rule
+
+
 @app.command()
 def g2p(
     text: Optional[str] = KOREAN_TEXT,
@@ -515,7 +524,12 @@ def g2p(
                                                         "or phones (separated by spaces, words by |)"),
     explain: bool = typer.Option(False, "--explain", help="also list each rule that fired (article of 표준 발음법)"),
     descriptive: bool = typer.Option(False, "--descriptive", help="the everyday variants the standard allows "
-                                                                 "(계 -> 게, 주의 -> 주이, possessive 의 -> 에)"),
+                                                                 "(계 -> 게, 회 -> 훼, 주의 -> 주이, possessive 의 -> "
+                                                                 "에, 햇빛 -> 해삗)"),
+    long_vowels: bool = typer.Option(False, "--long-vowels", help="mark long first vowels with ː (사ː과 'apology'; "
+                                     "the learned layer's guess)"),
+    rules_only: bool = typer.Option(False, "--rules-only", help="without the learned layer (tensing and "
+                                    "ㄴ-insertion by the rules alone)"),
 ):
     """Pronunciation from spelling by the Standard Pronunciation rules (표준 발음법)."""
     from malsori.errors import MalsoriError
@@ -531,12 +545,11 @@ def g2p(
             raise MalsoriError(f"unknown --format {fmt!r}: choose one of {', '.join(formats)}")
 
         def emit(line: str) -> None:
-            result = pronounce(line, descriptive=descriptive)
+            result = pronounce(line, descriptive=descriptive, learned=not rules_only, long_vowels=long_vowels)
             sys.stdout.write(formats[fmt](result.text) + "\n")
             if explain:
                 for change in result.changes:
-                    source = f"art. {change.rule}" if change.rule[0].isdigit() else change.rule
-                    sys.stdout.write(f"  {source}: {change.before} -> {change.after}\n")
+                    sys.stdout.write(f"  {_change_source(change)}: {change.before} -> {change.after}\n")
 
         for line in _input_lines(text, text_file):
             emit(line)

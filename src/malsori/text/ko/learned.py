@@ -1,0 +1,129 @@
+"""The learned layer of the Korean G2P: the decisions the spelling does not settle.
+
+Three things in Korean pronunciation are lexical: whether a lax consonant after a vowel or a
+sonorant is said tense (Sino-Korean 價 in 물가 [물까] but not 家 in 화가; 사잇소리 in 문고리
+[문꼬리] but not in 결혼식), whether ㄴ is inserted before 이/야/여/요/유 (솜이불 [솜니불] but
+금융 [그뮹]), and whether a word's first vowel is long (사ː과 'apology', 사과 'apple'). The rules
+(``g2p.py``) still decide everything regular and make a first guess at these; at each such place
+a logistic model over the spelling around it (syllables, word ends), the morphology (kiwipiepy's
+morphemes, mecab-ko-dic's compound parts) and the rules' own guess gives the probability that it
+happens, and its answer stands. ``explain`` names these decisions with their probability.
+
+The weights (``data/ko_learned.json.gz``) are trained by ``malsori.text.ko.train_learned`` from
+a learners' dictionary's pronunciations (NIKL 한국어기초사전, CC BY-SA 2.0 KR), so the weights
+file is CC BY-SA too (``data/KO_LEARNED_LICENSE.txt``).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+MODEL_PATH = Path(__file__).with_name("data") / "ko_learned.json.gz"
+DECISIONS = ("tense", "n_insertion", "long_vowel")
+
+
+@dataclass
+class LearnedModel:
+    """One logistic model per decision: a bias and a weight per feature string."""
+
+    weights: dict[str, dict[str, float]]
+    bias: dict[str, float]
+    info: dict
+
+    def decides(self, decision: str) -> bool:
+        """False where training found the model no better than the rules (it left no weights)."""
+        return not self.info.get("decisions", {}).get(decision, {}).get("defer_to_rules", False)
+
+    def margin(self, decision: str, rule: str | None) -> float:
+        """How far from even odds the model must be to overrule the rules' answer ``rule`` (an
+        article, "lexicon", or None), as chosen in training."""
+        margins = self.info.get("decisions", {}).get(decision, {}).get("margins", {})
+        return float(margins.get(rule or "-", 0.0))
+
+    def probability(self, decision: str, features: list[str]) -> float:
+        table = self.weights[decision]
+        z = self.bias[decision] + sum(table.get(f, 0.0) for f in features)
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+    def save(self, path: str | Path) -> None:
+        data = {"info": self.info, "bias": self.bias,
+                "weights": {d: {f: round(w, 4) for f, w in table.items()} for d, table in self.weights.items()}}
+        with gzip.open(path, "wt", encoding="utf-8") as fh:
+            json.dump(data, fh, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def read_model(path: str | Path) -> LearnedModel:
+    from malsori.errors import MalsoriError
+
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as fh:
+            data = json.load(fh)
+        model = LearnedModel(data["weights"], data["bias"], data.get("info", {}))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise MalsoriError(f"{path}: not a Korean G2P model ({type(exc).__name__})") from None
+    missing = [d for d in DECISIONS if d not in model.weights or d not in model.bias]
+    if missing:
+        raise MalsoriError(f"{path}: Korean G2P model without the {', '.join(missing)} decision")
+    return model
+
+
+@lru_cache(maxsize=1)
+def shipped_model() -> LearnedModel | None:
+    """The model that ships with malsori, or None when its file is absent (the rules alone)."""
+    return read_model(MODEL_PATH) if MODEL_PATH.is_file() else None
+
+
+def _around(word: str, left: int, right: int) -> list[str]:
+    """Spelling features of the boundary between syllables ``left`` and ``right`` of ``word``."""
+    a, b = word[left], word[right]
+    before = word[left - 1] if left > 0 else "^"
+    after = word[right + 1] if right + 1 < len(word) else "$"
+    head, tail = word[:right], word[right:]
+    features = [f"a={a}", f"b={b}", f"ab={a}{b}", f"xab={before}{a}{b}", f"abc={a}{b}{after}", f"bc={b}{after}",
+                f"xa={before}{a}", f"head_len={min(len(head), 4)}", f"tail_len={min(len(tail), 4)}"]
+    if len(head) <= 4:
+        features.append(f"head={head}")
+    if len(tail) <= 3:
+        features.append(f"tail={tail}")
+    return features
+
+
+def boundary_features(word: str, left: int, right: int, coda: str, onset: str, rule: str,
+                      tags: tuple[str | None, str | None], morphemes: tuple[str, str], starts: bool,
+                      parts: tuple[str, str] | None) -> list[str]:
+    """Features of one place where the tensing or ㄴ-insertion decision is made: the spelling
+    around it, the coda and onset as the rules left them, what the rules decided, and the
+    morphology (``parts``: the compound's parts either side, when one starts here). Shared by
+    the G2P and its trainer, so both see the same thing."""
+    compound = parts is not None
+    left_tag, right_tag = (t or "-" for t in tags)
+    left_form, right_form = morphemes
+    features = _around(word, left, right)
+    features += [f"coda={coda or '-'}", f"onset={onset}", f"rule={rule or '-'}",
+                 f"rule_b={rule or '-'}|{word[right]}", f"coda_b={coda or '-'}|{word[right]}", f"tags={left_tag}|{right_tag}", f"ltag={left_tag}",
+                 f"rtag={right_tag}", f"starts={starts}", f"compound={compound}", f"rule_tags={rule or '-'}|{right_tag}"]
+    if left_form:
+        features.append(f"lmorph={left_form}")
+    if right_form:
+        features += [f"rmorph={right_form}", f"morphs={left_form}|{right_form}"]
+    if parts:
+        first, second = parts
+        # mecab-ko-dic also splits Sino-Korean words (냉장+고, 결혼+식), where 사잇소리 is rare
+        features += [f"lpart={first}", f"rpart={second}", f"part_lens={min(len(first), 3)}+{min(len(second), 3)}",
+                     f"rule_part_lens={rule or '-'}|{min(len(first), 3)}+{min(len(second), 3)}"]
+    return features
+
+
+def long_vowel_features(word: str) -> list[str]:
+    """Features of a word's first syllable for the long-vowel decision (only first syllables are
+    long in the standard: 제6항)."""
+    features = [f"s1={word[0]}", f"s12={word[:2]}", f"s123={word[:3]}", f"word={word}",
+                f"len={min(len(word), 4)}"]
+    if len(word) > 1:
+        features.append(f"s1_last={word[0]}|{word[-1]}")
+    return features
