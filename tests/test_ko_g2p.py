@@ -67,6 +67,16 @@ def test_rules_that_need_morphology(word, spoken, rule):
 
 
 @pytest.mark.skipif(not morphology_available(), reason="kiwipiepy is not installed")
+def test_palatalisation_through_a_contracted_i():
+    # 붙이+어요 and 닫히+어요: 이/히 + 어 contract to 여/혀, and ㅌ/ㄷ still palatalise (쳐 said 처)
+    for word, spoken in (("붙여요", "부처요"), ("닫혀요", "다처요"), ("굳혀", "구처"), ("붙였다", "부첟따")):
+        result = pronounce(word)
+        assert result.text == spoken and "17" in {c.rule for c in result.changes}
+    assert pronounce("걷어").text == "거더" and pronounce("같아").text == "가타"  # no 이: plain linking
+    assert pronounce("맏형").text == "마텽"  # a noun: no 히 to contract
+
+
+@pytest.mark.skipif(not morphology_available(), reason="kiwipiepy is not installed")
 def test_morphology_separates_homographs():
     # The verb stem 알- before -다 is not tensed; the noun 글자 is. 책을 is a particle, not the -을 modifier.
     assert pronounce("책을 보다").text == "채글 보다"

@@ -406,8 +406,10 @@ class _Rules:
                 stop = NEUTRAL.get(last, last)
             if stop not in ASPIRATED:
                 return
-            if stop == "ㄷ" and b.v == "ㅣ" and not space:
-                a.c, b.o = first, "ㅊ"  # 굳히다 -> 구치다 (art. 17)
+            if stop == "ㄷ" and not space and (b.v == "ㅣ" or b.v == "ㅕ" and (
+                    not self.morphology or _verb(a.coda_tag))):  # 맏형 [마텽] is a noun
+                # 굳히다 -> 구치다 (art. 17), and through 히 + 어 contracted: 닫혀 -> 다처 (art. 5: 쳐 is [처])
+                a.c, b.o, b.v = first, "ㅊ", "ㅣ" if b.v == "ㅣ" else "ㅓ"
                 self.note("17", a, b, before=before)
                 return
             a.c, b.o = first, ASPIRATED[stop]
@@ -415,13 +417,18 @@ class _Rules:
 
     def palatalise(self, a: _Syl, b: _Syl, space: bool) -> None:
         # Only before a grammatical 이 (굳이, 밭이); a compound's part keeps its ㄴ-insertion (홑이불).
-        if space or b.o != "ㅇ" or b.v != "ㅣ" or a.c not in ("ㄷ", "ㅌ", "ㄾ") or b.compound_start:
+        # A verb's 이 + 어 contracted to 여 palatalises too: 붙여 -> 부처 (져, 쳐 are said 저, 처).
+        contracted = b.v == "ㅕ" and (not self.morphology or _verb(a.coda_tag))
+        if space or b.o != "ㅇ" or (b.v != "ㅣ" and not contracted) or a.c not in ("ㄷ", "ㅌ", "ㄾ") \
+                or b.compound_start:
             return
         before = a.text() + b.text()
         if a.c == "ㄾ":
             a.c, b.o = "ㄹ", "ㅊ"
         else:
             a.c, b.o = "", "ㅈ" if a.c == "ㄷ" else "ㅊ"
+        if contracted:
+            b.v = "ㅓ"
         self.note("17", a, b, before=before)
 
     def new_word_starts(self, a: _Syl, b: _Syl, space: bool) -> bool:
