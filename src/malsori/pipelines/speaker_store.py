@@ -31,11 +31,7 @@ from malsori.pipelines.verify import DEFAULT_THRESHOLD, Verifier
 IDENTIFY_THRESHOLDS = {"ge2e": DEFAULT_THRESHOLD, "campplus": 0.5}
 
 SCHEMA_VERSION = 2
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS speakers (
-    name TEXT PRIMARY KEY,
-    created REAL NOT NULL
-);
+RECORDINGS = """
 CREATE TABLE IF NOT EXISTS recordings (
     id INTEGER PRIMARY KEY,
     speaker TEXT NOT NULL REFERENCES speakers(name) ON DELETE CASCADE,
@@ -50,23 +46,15 @@ CREATE TABLE IF NOT EXISTS voiceprints (
     PRIMARY KEY (recording, encoder)
 );
 """
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS speakers (
+    name TEXT PRIMARY KEY,
+    created REAL NOT NULL
+);
+""" + RECORDINGS
 # Schema 1 kept one vector per recording and no audio; its vectors become GE2E (or whichever
 # encoder the row names) voiceprints of audio-less recordings.
-MIGRATE_FROM_1 = """
-ALTER TABLE recordings RENAME TO recordings_v1;
-CREATE TABLE recordings (
-    id INTEGER PRIMARY KEY,
-    speaker TEXT NOT NULL REFERENCES speakers(name) ON DELETE CASCADE,
-    source TEXT NOT NULL,
-    sample_rate INTEGER,
-    audio BLOB
-);
-CREATE TABLE IF NOT EXISTS voiceprints (
-    recording INTEGER NOT NULL REFERENCES recordings(id) ON DELETE CASCADE,
-    encoder TEXT NOT NULL,
-    vector BLOB NOT NULL,
-    PRIMARY KEY (recording, encoder)
-);
+MIGRATE_FROM_1 = "ALTER TABLE recordings RENAME TO recordings_v1;" + RECORDINGS + """
 INSERT INTO recordings(id, speaker, source) SELECT id, speaker, source FROM recordings_v1;
 INSERT INTO voiceprints(recording, encoder, vector) SELECT id, encoder, vector FROM recordings_v1;
 DROP TABLE recordings_v1;
