@@ -53,8 +53,10 @@ class LearnedModel:
     def save(self, path: str | Path) -> None:
         data = {"info": self.info, "bias": self.bias,
                 "weights": {d: {f: round(w, 4) for f, w in table.items()} for d, table in self.weights.items()}}
-        with gzip.open(path, "wt", encoding="utf-8") as fh:
-            json.dump(data, fh, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+        # No name or time in the gzip header: the same weights give the same bytes.
+        with open(path, "wb") as raw, gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as fh:
+            fh.write(text.encode("utf-8"))
 
 
 def read_model(path: str | Path) -> LearnedModel:
