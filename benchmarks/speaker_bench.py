@@ -45,8 +45,12 @@ def pair_scores(rows, vectors, score, same_speaker):
     return np.array(scores), np.array(labels)
 
 
-def identification(rows, vectors, threshold, label: str) -> None:
-    """3 enrolment recordings per speaker with at least 4, the rest are probes (top-1)."""
+def identification(rows, vectors, threshold, label: str, ge2e=None, narrow=frozenset()) -> None:
+    """3 enrolment recordings per speaker with at least 4, the rest are probes (top-1). With
+    ``ge2e`` vectors, probes in ``narrow`` are ranked as SpeakerStore.identify ranks them:
+    CAM++ and GE2E cosines fused (verify.narrowband_fusion)."""
+    from malsori.pipelines.verify import narrowband_fusion
+
     by_speaker: dict[str, list[dict]] = {}
     for r in rows:
         by_speaker.setdefault(r["speaker"], []).append(r)
@@ -55,11 +59,16 @@ def identification(rows, vectors, threshold, label: str) -> None:
     prints = {s: v / np.linalg.norm(v) for s, v in prints.items()}
     names = list(prints)
     matrix = np.stack([prints[s] for s in names])
+    if ge2e is not None:
+        other = np.stack([(lambda m: m / np.linalg.norm(m))(np.mean([ge2e[r["path"]] for r in enrolled[s][:3]], axis=0))
+                          for s in names])
     hits = total = unknown = 0
     misses: dict[str, int] = {}
     for s, rs in enrolled.items():
         for r in rs[3:]:
             sims = matrix @ vectors[r["path"]]
+            if ge2e is not None and r["path"] in narrow:
+                sims = narrowband_fusion(sims, other @ ge2e[r["path"]])
             best = names[int(np.argmax(sims))]
             total += 1
             hits += best == s
@@ -130,6 +139,14 @@ def main() -> None:
     print(f"embedding speed: {audio_s / embed_s:.0f}x real time ({len(rows)} recordings, {audio_s:.0f} s)")
 
     identification(rows, vectors, DEFAULT_THRESHOLD, verifier.encoder.name)
+    if verifier.calibrated:  # what SpeakerStore.identify does with telephone audio
+        from malsori.pipelines.verify import is_narrowband
+
+        ge2e = Verifier(encoder="ge2e", check_speech=False)
+        ge2e_vectors = {r["path"]: ge2e.embed(audio[r["path"]], r["path"]) for r in rows}
+        narrow = frozenset(p for p, clip in audio.items() if is_narrowband(clip))
+        identification(rows, vectors, None, "campplus, GE2E fused on narrow-band probes (shipped)", ge2e_vectors,
+                       narrow)
     if args.identify_encoders:
         for name in args.identify_encoders.split(","):
             other = Verifier(encoder=name, check_speech=False)

@@ -545,3 +545,24 @@ def test_old_databases_migrate_and_kept_audio_is_re_embedded(tmp_path):
     [bob] = SpeakerStore(db).speakers()
     assert (bob.encoders, bob.audio_kept) == (("campplus", "ge2e"), 1)
     assert SpeakerStore(tmp_path / "new.db").default_encoder() is None
+
+
+def test_telephone_audio_is_identified_with_ge2e_fused_in(tmp_path, monkeypatch):
+    from malsori.engines import speaker
+    from malsori.pipelines import verify
+    from malsori.pipelines.speaker_store import SpeakerStore
+
+    angle = lambda degrees: np.array([np.cos(np.radians(degrees)), np.sin(np.radians(degrees))])  # noqa: E731
+    # CAM++ puts the probe (3) nearer bob (2); GE2E, better on 8 kHz clips, firmly says ann (1).
+    campplus = NamedEncoder("campplus", {1: angle(0), 2: angle(40), 3: angle(25)})
+    ge2e = CountingEncoder("ge2e", {1: angle(0), 2: angle(90), 3: angle(10)})
+    monkeypatch.setattr(speaker, "shared_encoder", lambda name=None: ge2e)
+    store = SpeakerStore(tmp_path / "db", verifier=verify.Verifier(campplus, check_speech=False))
+    store.enroll("ann", [marked(1)])
+    store.enroll("bob", [marked(2)])
+    assert store.identify(marked(3)).name == "bob"  # wide-band: CAM++ alone
+    assert ge2e.calls == 0
+    found = store.identify(marked(3, 3.0, 8000), top=2)
+    assert found.name == "ann" and [c.name for c in found.candidates] == ["ann", "bob"]
+    assert found.score == pytest.approx(verify.narrowband_fusion(np.cos(np.radians(25)), np.cos(np.radians(10))))
+    assert ge2e.calls == 3  # both voiceprints from the kept audio, and the probe

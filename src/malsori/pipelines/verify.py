@@ -151,6 +151,13 @@ class Verifier:
         return result
 
 
+def narrowband_fusion(campplus, ge2e):
+    """CAM++ and GE2E cosines (numbers or arrays) averaged with the calibration's weights for
+    narrow-band audio: a score on a cosine's scale that ranks 8 kHz speakers better than either."""
+    _, b1, _, b3, b4, _ = CALIBRATION
+    return ((b1 + b3) * campplus + b4 * ge2e) / (b1 + b3 + b4)
+
+
 def is_narrowband(audio: Audio) -> bool:
     """Telephone-band audio: stored below 16 kHz, or with (almost) nothing above 4 kHz."""
     if audio.sample_rate < 16_000:
