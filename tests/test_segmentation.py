@@ -140,3 +140,19 @@ def test_the_shipped_model_hears_speech_silence_and_two_voices_at_once(piper):
     mixed = (t > start + 0.3) & (t < start + n / 16000 - 0.3)
     assert frames.speech[quiet].mean() < 0.2 and frames.speech[alone].mean() > 0.8
     assert frames.overlap[mixed].mean() > frames.overlap[alone].mean() + 0.3
+
+
+def test_onnx_runs_what_torch_runs_and_its_export_is_cached(tiny_model_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("MALSORI_HOME", str(tmp_path))
+    audio = concatenate([tone(4.0), silence(2.0, 16000), tone(9.0, 330.0)], 16000)
+    fast = PowersetSegmentation(tiny_model_dir, step_s=2.5)
+    starts, probs = fast.chunks(audio)
+    assert fast._session is not None
+    [cached] = (tmp_path / "derived").glob("segmentation-*.onnx")
+    plain = PowersetSegmentation(tiny_model_dir, step_s=2.5, onnx=False)
+    assert plain.chunks(audio)[0] == starts
+    assert np.allclose(plain.chunks(audio)[1], probs, atol=1e-4)
+    # A damaged cache is exported again, not an error.
+    cached.write_bytes(b"junk")
+    again = PowersetSegmentation(tiny_model_dir, step_s=2.5)
+    assert np.allclose(again.chunks(audio)[1], probs, atol=1e-4) and again._session is not None
