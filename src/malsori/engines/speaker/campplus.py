@@ -79,7 +79,7 @@ def build_network():
         def forward(self, x):  # (batch, mels, frames)
             out = F.relu(self.bn1(self.conv1(x.unsqueeze(1))))
             out = F.relu(self.bn2(self.conv2(self.layer2(self.layer1(out)))))
-            return out.reshape(out.shape[0], -1, out.shape[-1])
+            return out.flatten(1, 2)  # (batch, channels x bands, frames)
 
     class Tdnn(nn.Module):
         def __init__(self, cin: int, cout: int, kernel: int, stride: int = 1):
@@ -157,7 +157,11 @@ def build_network():
 
     class StatsPool(nn.Module):
         def forward(self, x):
-            return torch.cat([x.mean(-1), x.std(-1)], dim=-1)
+            # Spelled out (unbiased std over frames, positive axes): ONNX export's shape inference
+            # loses the rank of torch.std's output before the concatenation.
+            mean = x.mean(dim=2)
+            std = ((x - mean.unsqueeze(2)) ** 2).sum(dim=2).div(x.shape[2] - 1).sqrt()
+            return torch.cat([mean, std], dim=1)
 
     class CamPlusPlus(nn.Module):
         def __init__(self):
