@@ -92,3 +92,13 @@ def test_the_shipped_weights_tell_voices_apart(piper):
     same = float(joe[0] @ joe[1])
     different = max(float(joe[0] @ o) for o in others)
     assert same > 0.6 and same - different > 0.3, (same, different)
+
+
+def test_embedded_weights_that_do_not_match_their_sha256_are_refused(random_model_dir):
+    encoder = CamPlusPlusEncoder(random_model_dir)
+    assert encoder.expected_sha256 is None  # a folder the user chose: not checked
+    encoder.expected_sha256 = "0" * 64  # as the embedded weights are checked against their card
+    with pytest.raises(ModelError, match="does not match its sha256"):
+        encoder.embed(Audio(tone(1.0, 200.0), 16000))
+    if is_available("campplus"):
+        assert len(CamPlusPlusEncoder().expected_sha256) == 64

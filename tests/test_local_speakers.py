@@ -171,3 +171,17 @@ def test_at_most_the_middle_of_a_local_speaker_is_embedded():
     mask[[1, 2, 3, 8, 9, 10, 15, 16]] = True
     assert np.flatnonzero(middle_frames(mask, 4)).tolist() == [3, 8, 9, 10]
     assert middle_frames(mask, 8) is mask and middle_frames(mask, 30) is mask
+
+
+def test_a_meeting_of_eight_voices_and_more_than_the_bound():
+    voices = np.linalg.qr(RNG.normal(size=(192, 10)))[0].T
+
+    def heard(v):
+        x = voices[v] + 0.3 * RNG.normal(size=192) / np.sqrt(192)
+        return x / np.linalg.norm(x)
+
+    eight = np.stack([heard(v) for v in np.repeat(np.arange(8), 6)])
+    labels = cluster_embeddings(eight, LocalSpeakerOptions())
+    assert len(set(labels)) == 8 and all(len(set(labels[i:i + 6])) == 1 for i in range(0, 48, 6))
+    ten = np.stack([heard(v) for v in np.repeat(np.arange(10), 6)])
+    assert len(set(cluster_embeddings(ten, LocalSpeakerOptions(), max_speakers=8))) == 8

