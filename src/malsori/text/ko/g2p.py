@@ -552,7 +552,6 @@ class _Rules:
     def tense(self, a: _Syl, b: _Syl, space: bool) -> None:
         if b.o not in TENSE or b.linked:
             return
-        before = a.text() + b.text()
         word = self.words[a.word]
         rule = None
         if not space and a.tense_next:
@@ -575,6 +574,7 @@ class _Rules:
         if not space and not a.tense_next and rule not in GRAMMATICAL_TENSING:
             rule = self.decide("tense", a, b, rule)  # after a vowel or a sonorant: lexical
         if rule:
+            before = a.text() + b.text()
             b.o = TENSE[b.o]
             self.note(rule, a, b, before=before)
 

@@ -47,7 +47,7 @@ class LearnedModel:
 
     def probability(self, decision: str, features: list[str]) -> float:
         table = self.weights[decision]
-        z = self.bias[decision] + sum(table.get(f, 0.0) for f in features)
+        z = self.bias[decision] + sum([table[f] for f in features if f in table])
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
     def save(self, path: str | Path) -> None:
