@@ -279,7 +279,6 @@ class SpeakerStore:
         name = best.name if best.score >= self.threshold else "unknown"
         return Identification(name, best.score, self.threshold, ranked[:max(1, top)])
 
-
     def _with_ge2e(self, audio: Audio, scores: dict[str, float]) -> dict[str, float]:
         """CAM++ and GE2E cosines averaged with the calibration's narrow-band weights (so the
         result stays on a cosine's scale); CAM++ alone where GE2E cannot score everyone."""

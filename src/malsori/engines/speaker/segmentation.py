@@ -113,16 +113,15 @@ def onnx_session(checkpoint: Path, net):
     """An onnxruntime session of ``net``, exported once per checkpoint into MALSORI_HOME's
     ``derived/`` folder and checked against torch on a random input before it is kept; None where
     export or the check fails (torch then runs the network)."""
-    import hashlib
     import os
     import tempfile
     import warnings
 
     import torch
 
-    from malsori.models.catalog import malsori_home
+    from malsori.models.catalog import malsori_home, sha256_file
 
-    digest = hashlib.sha256(checkpoint.read_bytes()).hexdigest()[:16]
+    digest = sha256_file(checkpoint)[:16]
     target = malsori_home() / "derived" / f"segmentation-{digest}.onnx"
     try:
         import onnxruntime as ort

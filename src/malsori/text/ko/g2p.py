@@ -129,8 +129,7 @@ def _pronounce(text: str, normalise: bool = True, morphology: bool | None = None
         _Rules(items, words, changes, morphology, model, observer).run()
     if long_vowels and model is not None:
         _mark_long_vowels(items, words, model, changes)
-    spoken = "".join(s.text() + ("ː" if isinstance(s, _Syl) and s.long else "") if isinstance(s, _Syl) else s
-                     for s in items)
+    spoken = "".join(s.text() + "ː" * s.long if isinstance(s, _Syl) else s for s in items)
     if descriptive:
         from malsori.text.ko.phonetic import descriptive as everyday
 
@@ -298,31 +297,31 @@ class _Rules:
         # Training (train_learned): called with (decision, a, b, features, rules' answer) at each
         # place the learned layer decides.
         self.observer = observer
-        self.overruled: tuple[float, str | None] = (1.0, None)  # the last "learned" answer's confidence
 
-    def decide(self, decision: str, a: _Syl, b: _Syl, rule: str | None) -> str | None:
+    def decide(self, decision: str, a: _Syl, b: _Syl, rule: str | None) -> tuple[str | None, float | None]:
         """The learned layer's answer at a boundary inside a word where the rules said ``rule``
-        (an article, or None for no change): the article when both agree, "learned" when the
-        model overrules them (the change noted with its confidence), None for no change."""
-        if self.model is None and self.observer is None:
-            return rule
+        (an article, or None for no change), and its confidence when it overrules them: the
+        article when both agree, "learned" to make the change the rules did not, None for no
+        change (an undone change is noted here)."""
+        deciding = self.model is not None and self.model.decides(decision)
+        if not deciding and self.observer is None:
+            return rule, None
         left = a.coda_token[1] if a.coda_token else ""
         right = b.coda_token[1] if b.coda_token else ""
         features = boundary_features(self.words[a.word], a.pos, b.pos, a.c, b.o, rule or "",
                                      (a.coda_tag, b.onset_tag), (left, right), b.starts_token, b.parts)
         if self.observer is not None:
             self.observer(decision, a, b, features, rule is not None)
-        if self.model is None or not self.model.decides(decision):
-            return rule
+        if not deciding:
+            return rule, None
         p = self.model.probability(decision, features)
         if (p >= 0.5) == (rule is not None) or abs(p - 0.5) <= self.model.margin(decision, rule):
-            return rule  # agreed, or not sure enough to overrule
+            return rule, None  # agreed, or not sure enough to overrule
         if p < 0.5:
             text = a.text() + b.text()
             self.changes.append(Change("learned", text, text, confidence=1 - p, rules_said=rule))
-            return None
-        self.overruled = (p, None)
-        return "learned"
+            return None, None
+        return "learned", p
 
     def pairs(self):
         """(a, b, across_space) for neighbouring syllables, in one word or across one space."""
@@ -337,11 +336,8 @@ class _Rules:
                 out.append((item, self.items[i + 2], True))
         return out
 
-    def note(self, rule: str, *syls: _Syl, before: str) -> None:
-        change = Change(rule, before, "".join(s.text() for s in syls))
-        if rule == "learned":
-            change.confidence, change.rules_said = self.overruled
-        self.changes.append(change)
+    def note(self, rule: str, *syls: _Syl, before: str, confidence: float | None = None) -> None:
+        self.changes.append(Change(rule, before, "".join(s.text() for s in syls), confidence=confidence))
 
     def run(self) -> None:
         self.vowels()
@@ -478,13 +474,13 @@ class _Rules:
         if b.o != "ㅇ" or not a.c:
             return
         if b.v in Y_VOWELS:
-            rule = "29" if self.inserts_n(a, b, space) else None
+            rule, confidence = "29" if self.inserts_n(a, b, space) else None, None
             if not space:
-                rule = self.decide("n_insertion", a, b, rule)
+                rule, confidence = self.decide("n_insertion", a, b, rule)
             if rule:
                 before = a.text() + b.text()
                 b.o = "ㄹ" if a.c == "ㄹ" else "ㄴ"
-                self.note(rule, a, b, before=before)
+                self.note(rule, a, b, before=before, confidence=confidence)
                 return
         if a.c == "ㅇ":
             return
@@ -553,7 +549,7 @@ class _Rules:
         if b.o not in TENSE or b.linked:
             return
         word = self.words[a.word]
-        rule = None
+        rule, confidence = None, None
         if not space and a.tense_next:
             if not (a.tense_next == "24" and (b.o == "ㅂ" or word[b.pos:].startswith("기"))):
                 # Art. 24 covers ㄱ, ㄷ, ㅅ, ㅈ only, and not the passive/causative 기 (옮기다).
@@ -572,11 +568,11 @@ class _Rules:
                 and word[a.pos] != word[b.pos]:
             rule = "26"
         if not space and not a.tense_next and rule not in GRAMMATICAL_TENSING:
-            rule = self.decide("tense", a, b, rule)  # after a vowel or a sonorant: lexical
+            rule, confidence = self.decide("tense", a, b, rule)  # after a vowel or a sonorant: lexical
         if rule:
             before = a.text() + b.text()
             b.o = TENSE[b.o]
-            self.note(rule, a, b, before=before)
+            self.note(rule, a, b, before=before, confidence=confidence)
 
     def _tense_by_morphology(self, a: _Syl, b: _Syl, space: bool, word: str) -> str | None:
         form = a.coda_token[1] if a.coda_token else ""

@@ -26,10 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
+from malsori.text.ko.g2p import TENSE
 from malsori.text.ko.hangul import is_syllable, split
 from malsori.text.ko.learned import DECISIONS, LearnedModel, long_vowel_features
-
-TENSE = {"ㄱ": "ㄲ", "ㄷ": "ㄸ", "ㅂ": "ㅃ", "ㅅ": "ㅆ", "ㅈ": "ㅉ"}
 L2_CHOICES = (0.1, 0.3, 1.0, 3.0)
 
 
