@@ -32,7 +32,6 @@ from malsori.protocols import Diarization, Segment, SpeakerEncoder, SpeakerTurn,
 FRAME_S = 0.05
 
 
-
 @dataclass
 class DiarizationOptions:
     window_s: float = 1.5
