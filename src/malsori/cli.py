@@ -271,7 +271,8 @@ def models_info(model_id: str):
 @models_app.command("import")
 def models_import(path: Path, model_id: Optional[str] = typer.Option(None, "--id"),
                   link: bool = typer.Option(False, "--link", help="symlink the files instead of copying")):
-    """Bring a local model directory (SeamlessM4T v2, Whisper or NLLB) into MALSORI_HOME."""
+    """Bring a local model directory (SeamlessM4T v2, Whisper or NLLB), or a voice from `malsori tts
+    train` (then spoken by its name: `malsori speak --voice NAME`), into MALSORI_HOME."""
     from malsori.errors import MalsoriError
     from malsori.models.catalog import import_model
 
@@ -564,7 +565,13 @@ def speak(
     output: Path = typer.Option(..., "-o", "--output", help="OUT.wav or OUT.flac"),
     text_file: Optional[Path] = typer.Option(None, "--text-file", help="a document ('-': stdin); blank lines "
                                              "separate paragraphs"),
-    voice: Optional[str] = typer.Option(None, "--voice", help="hn1 (the Korean MBROLA voice) or an eSpeak NG voice such as ko+f3"),
+    voice: Optional[str] = typer.Option(None, "--voice", help="hn1 (the Korean MBROLA voice), an eSpeak NG voice "
+                                        "such as ko+f3, or a voice on disk: a folder from `malsori tts train`, a "
+                                        "Piper .onnx voice, an MMS-TTS model folder"),
+    speaker: Optional[str] = typer.Option(None, "--speaker", help="trained voice: which of its speakers"),
+    emotion: Optional[str] = typer.Option(None, "--emotion", help="trained voice: a stored style (neutral, happy...)"),
+    style_ref: Optional[Path] = typer.Option(None, "--style-ref", help="trained voice: speak the way this "
+                                             "recording is spoken"),
     max_minutes: float = typer.Option(600.0, "--max-minutes", min=0.01, help="stop (writing nothing) if the "
                                       "speech would last longer"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
@@ -575,9 +582,17 @@ def speak(
     bar = None
     try:
         from malsori.files import check_output
-        from malsori.pipelines.speak import SPEECH_SUFFIXES, speak_document
+        from malsori.languages import normalize_language
+        from malsori.pipelines.speak import SPEECH_SUFFIXES, speak_document, synthesizer_for
 
         check_output(output, SPEECH_SUFFIXES, "speech")
+        reference = None
+        if style_ref is not None:
+            from malsori.audio import load_audio
+
+            reference = load_audio(style_ref)
+        synthesizer, voice = synthesizer_for(normalize_language(lang), voice, speaker=speaker, emotion=emotion,
+                                             style_ref=reference)
         import itertools
 
         lines = _input_lines(text, text_file)
@@ -595,7 +610,8 @@ def speak(
             task = bar.add_task("speaking", total=total)
             bar.start()
             progress = lambda done: bar.update(task, completed=min(done, total))  # noqa: E731
-        spoken = speak_document(lines, lang, output, voice=voice, progress=progress, max_minutes=max_minutes)
+        spoken = speak_document(lines, lang, output, synthesizer, voice=voice, progress=progress,
+                                max_minutes=max_minutes)
     except MalsoriError as exc:
         if bar is not None:
             bar.stop()
@@ -633,6 +649,9 @@ def _input_lines(text: Optional[str], text_file: Optional[Path]):
 from malsori.cli_speakers import diarize as _diarize, speakers_app  # noqa: E402
 
 app.add_typer(speakers_app, name="speakers")
+from malsori.cli_tts import tts_app  # noqa: E402
+
+app.add_typer(tts_app, name="tts")
 app.command("diarize")(_diarize)
 
 

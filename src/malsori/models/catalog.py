@@ -301,28 +301,49 @@ def detect_kind(path: Path) -> str:
                      "Whisper or NLLB in CTranslate2 format)")
 
 
+def voices_dir() -> Path:
+    """Where imported voices live (``malsori speak --voice NAME`` finds them there)."""
+    return malsori_home() / "voices"
+
+
 def import_model(path: str | os.PathLike, model_id: str | None = None, link: bool = False) -> tuple[str, Path]:
-    """Copy (or symlink) a local model directory into MALSORI_HOME and record its files' sha256."""
+    """Copy (or symlink) a local model directory into MALSORI_HOME and record its files' sha256.
+    A voice trained by ``malsori tts train`` goes under ``voices/`` by its name (``model_id`` or
+    the folder's), without its training folder (checkpoints, feature cache)."""
+    from malsori.engines.tts.trained.voice import is_voice_dir
+
     src = Path(path).expanduser().resolve()
     if not src.is_dir():
         raise ModelError(f"{src}: not a directory")
+    if is_voice_dir(src):
+        model_id = model_id or src.name
+        if not model_id.replace("-", "").replace("_", "").replace(".", "").isalnum():
+            raise ModelError(f"{model_id!r}: a voice name is letters, digits, '-', '_' and '.'")
+        return model_id, _install(src, voices_dir() / model_id, model_id, link, skip={"training"})
     kind = detect_kind(src)
     model_id = model_id or kind
     if model_id not in CATALOG or CATALOG[model_id].source != "directory":
         raise ModelError(f"{model_id!r} is not an importable catalog id")
-    dest = imported_dir(model_id)
+    return model_id, _install(src, imported_dir(model_id), model_id, link)
+
+
+def _install(src: Path, dest: Path, model_id: str, link: bool, skip: frozenset[str] | set[str] = frozenset()) -> Path:
     dest.parent.mkdir(parents=True, exist_ok=True)
     staging = dest.with_name(dest.name + ".importing")
     shutil.rmtree(staging, ignore_errors=True)
-    if link:
-        staging.mkdir()
-        for item in src.iterdir():
+    staging.mkdir()
+    for item in sorted(src.iterdir()):
+        if item.name in skip or item.name.startswith("."):
+            continue
+        if link:
             (staging / item.name).symlink_to(item)
-    else:
-        shutil.copytree(src, staging)
+        elif item.is_dir():
+            shutil.copytree(item, staging / item.name)
+        else:
+            shutil.copy2(item, staging / item.name)
     files = {str(p.relative_to(staging)): sha256_file(p) for p in sorted(staging.rglob("*")) if p.is_file()}
     (staging / "malsori-manifest.json").write_text(json.dumps({"id": model_id, "source": str(src), "files": files}, indent=2))
     if dest.exists() or dest.is_symlink():
         shutil.rmtree(dest)
     staging.rename(dest)
-    return model_id, dest
+    return dest

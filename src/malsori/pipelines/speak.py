@@ -66,7 +66,10 @@ def speak_document(lines: Iterable[str], language: str, output: str | Path, synt
     import soundfile as sf
 
     language = normalize_language(language)
-    synthesizer = synthesizer or _synthesizer_for(language, voice)
+    if synthesizer is None:
+        synthesizer, voice = synthesizer_for(language, voice)
+    if hasattr(synthesizer, "begin_document"):
+        synthesizer.begin_document()  # a voice that keeps one register across the document starts afresh
     prepare = front_end(language)
     target = Path(output)
     check_output(target, SPEECH_SUFFIXES, "speech")
@@ -106,6 +109,32 @@ def speak_document(lines: Iterable[str], language: str, output: str | Path, synt
         if not spoken:
             raise MalsoriError("nothing to speak: the text is empty")
     return spoken
+
+
+def synthesizer_for(language: str, voice: str | None = None, **options) -> tuple[Synthesizer, str | None]:
+    """The engine for ``voice`` and what to pass it as its voice. ``voice`` may be a folder or
+    file on disk (a voice trained by ``malsori tts train``, a Piper ``.onnx`` voice, an MMS-TTS
+    model folder; ``options``: speaker, emotion, style_ref for a trained voice) or a voice name;
+    without one, the first installed engine that speaks ``language``."""
+    from pathlib import Path
+
+    from malsori.models.catalog import voices_dir
+
+    on_disk = None
+    if voice is not None:
+        imported = voices_dir() / voice
+        on_disk = Path(voice).expanduser() if Path(voice).expanduser().exists() else imported if (
+            "/" not in voice and imported.is_dir()) else None
+    if on_disk is not None:
+        from malsori.engines.tts.local import local_voice
+
+        engine = local_voice(on_disk, **options)
+        if language not in engine.voice_languages():
+            raise LanguageError(f"{voice} speaks {', '.join(sorted(engine.voice_languages()))}, not {language}")
+        return engine, None
+    if options.get("style_ref") is not None or options.get("emotion") or options.get("speaker"):
+        raise MalsoriError("--style-ref, --emotion and --speaker need a trained voice: --voice VOICE_DIR")
+    return _synthesizer_for(language, voice), voice
 
 
 def _synthesizer_for(language: str, voice: str | None = None) -> Synthesizer:

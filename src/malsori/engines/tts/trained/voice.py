@@ -1,0 +1,166 @@
+"""The Synthesizer over a voice folder malsori trained (``export``): onnxruntime on a CPU, then
+Griffin-Lim from the predicted mel spectrogram (training-free; a trained vocoder can replace it)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from malsori.audio import Audio
+from malsori.engines.tts.trained.features import FeatureConfig, griffin_lim, log_mel
+from malsori.engines.tts.trained.symbols import PAUSES, PhoneSet
+from malsori.errors import LanguageError, MalsoriError, ModelError
+from malsori.languages import normalize_language
+
+REGISTER_PULL = 0.5  # how far each sentence of a document is drawn toward the document's pace and pitch so far
+
+
+def is_voice_dir(path: str | Path) -> bool:
+    card = Path(path) / "voice.json"
+    if not card.is_file():
+        return False
+    try:
+        return json.loads(card.read_text()).get("format") == "malsori-voice"
+    except (OSError, json.JSONDecodeError):
+        return False
+
+
+@dataclass
+class Spoken:
+    audio: Audio
+    phones: list[str]
+    durations_s: np.ndarray  # per phone
+    pitch: np.ndarray  # per phone, the speaker's normalised log-F0 units
+    energy: np.ndarray
+
+
+class TrainedVoice:
+    """A voice trained by ``malsori tts train``. ``speaker``: one of the card's speakers (default
+    the one with most training speech... the first listed); ``emotion``: a stored style;
+    ``style_ref``: a recording whose manner of speaking to carry (overrides ``emotion``)."""
+
+    supports_speed = True
+
+    def __init__(self, voice_dir: str | Path, speaker: str | None = None, emotion: str | None = None,
+                 style_ref: Audio | None = None, iterations: int = 32, keep_register: bool = True):
+        self.voice_dir = Path(voice_dir)
+        if not is_voice_dir(self.voice_dir):
+            raise ModelError(f"{voice_dir}: not a malsori voice folder (no voice.json of format malsori-voice)")
+        self.card = json.loads((self.voice_dir / "voice.json").read_text())
+        self.name = f"voice:{self.voice_dir.name}"
+        self.language = self.card["language"]
+        self.features = FeatureConfig.from_dict(self.card["features"])
+        self.phone_set = PhoneSet(self.language, self.card["symbols"])
+        self.speakers: list[str] = self.card["speakers"]
+        self.speaker = self._speaker(speaker)
+        self.iterations = iterations
+        self.keep_register = keep_register
+        self._stats = dict(np.load(self.voice_dir / "stats.npz"))
+        self._styles = dict(np.load(self.voice_dir / "styles.npz"))
+        self._sessions: dict = {}
+        self._lock = threading.Lock()
+        self._register: list[tuple[float, float]] = []
+        self.style = self.reference_style(style_ref) if style_ref is not None else self.stored_style(emotion)
+
+    # --- Synthesizer protocol -------------------------------------------------------------------
+    @property
+    def sample_rate(self) -> int:
+        return self.features.sample_rate
+
+    def voice_languages(self) -> set[str]:
+        return {self.language}
+
+    def voices(self, language: str) -> list[str]:
+        return list(self.speakers) if normalize_language(language) == self.language else []
+
+    def synthesize(self, text: str, language: str | None = None, voice: str | None = None, speed: float = 1.0) -> Audio:
+        return self.speak(text, language, voice, speed).audio
+
+    # --- the voice's own controls ---------------------------------------------------------------
+    def begin_document(self) -> None:
+        """Forget the pace and pitch of sentences spoken so far (a new document starts)."""
+        self._register = []
+
+    def stored_style(self, emotion: str | None) -> np.ndarray:
+        if emotion is None:
+            own = f"{self.speakers[self.speaker]}/neutral"
+            return self._styles.get(own, self._styles["no_style"])
+        keys = [f"{self.speakers[self.speaker]}/{emotion}"] + sorted(k for k in self._styles if k.endswith(f"/{emotion}"))
+        for key in keys:
+            if key in self._styles:
+                return self._styles[key]
+        known = sorted({k.split("/", 1)[1] for k in self._styles if "/" in k})
+        raise MalsoriError(f"{self.voice_dir.name} has no {emotion!r} style; it has: {', '.join(known)}")
+
+    def reference_style(self, audio: Audio) -> np.ndarray:
+        """The style sequence of a reference recording (any rate; resampled)."""
+        samples = audio.to_mono().resample(self.sample_rate).samples
+        if len(samples) < self.features.n_fft * 4:
+            raise MalsoriError("the style reference is too short (under 0.2 s of audio)")
+        mel = (log_mel(samples, self.features) - self._stats["mel_mean"]) / self._stats["mel_std"]
+        return self._run("style.onnx", mel=mel[None].astype(np.float32))[0]
+
+    def speak(self, text: str, language: str | None = None, voice: str | None = None, speed: float = 1.0,
+              style: np.ndarray | None = None) -> Spoken:
+        if language is not None and normalize_language(language) != self.language:
+            raise LanguageError(f"{self.name} speaks only {self.language}")
+        if speed <= 0:
+            raise MalsoriError(f"speed must be positive, not {speed}")
+        phones = self.phone_set.phones(text)
+        if not phones:
+            raise MalsoriError(f"nothing to say in {text!r}")
+        ids = np.array([[self.phone_set.index[p] for p in phones]], np.int64)
+        speaker = np.array([self._speaker(voice) if voice else self.speaker], np.int64)
+        style = self.style if style is None else style
+        h, log_dur, pitch, energy = self._run("encoder.onnx", phones=ids, speaker=speaker, style=style.astype(np.float32))
+        frames = np.maximum(np.expm1(log_dur[0]), 0.0) / speed
+        pitch, energy = pitch[0], energy[0]
+        if self.keep_register:
+            frames, pitch = self._hold_register(phones, frames, pitch)
+        durations = np.maximum(np.round(frames), 1).astype(np.int64)[None]
+        mel = self._run("decoder.onnx", encodings=h, durations=durations, pitch=pitch[None].astype(np.float32),
+                        energy=energy[None].astype(np.float32), speaker=speaker)[0][0]
+        mel = mel * self._stats["mel_std"] + self._stats["mel_mean"]
+        samples = griffin_lim(mel, self.features, self.iterations)
+        return Spoken(Audio(samples, self.sample_rate), phones, durations[0] * self.features.frame_s, pitch, energy)
+
+    def _hold_register(self, phones: list[str], frames: np.ndarray, pitch: np.ndarray):
+        """Pull this sentence's mean pitch and pace part of the way toward the document's so far,
+        so that a long text keeps one register instead of drifting sentence by sentence."""
+        spoken = np.array([p not in PAUSES for p in phones])
+        if not spoken.any():
+            return frames, pitch
+        level, pace = float(pitch[spoken].mean()), float(np.log(np.maximum(frames[spoken], 0.5)).mean())
+        if self._register:
+            doc_level = float(np.mean([r[0] for r in self._register]))
+            doc_pace = float(np.mean([r[1] for r in self._register]))
+            pitch = pitch + REGISTER_PULL * (doc_level - level) * spoken
+            frames = frames * np.where(spoken, np.exp(REGISTER_PULL * (doc_pace - pace)), 1.0)
+        self._register.append((level, pace))
+        return frames, pitch
+
+    def _speaker(self, name: str | None) -> int:
+        if name is None:
+            return 0
+        if name not in self.speakers:
+            raise MalsoriError(f"{self.voice_dir.name} has no speaker {name!r}; it has: {', '.join(self.speakers)}")
+        return self.speakers.index(name)
+
+    def _run(self, graph: str, **inputs) -> list[np.ndarray]:
+        with self._lock:
+            session = self._sessions.get(graph)
+            if session is None:
+                import onnxruntime as ort
+
+                path = self.voice_dir / graph
+                if not path.is_file():
+                    raise ModelError(f"{self.voice_dir}: {graph} is missing (export the voice again)")
+                options = ort.SessionOptions()
+                options.log_severity_level = 3
+                session = self._sessions[graph] = ort.InferenceSession(str(path), options,
+                                                                       providers=["CPUExecutionProvider"])
+        return session.run(None, inputs)
