@@ -15,12 +15,18 @@ _LAZY = {
     "load_audio": "malsori.audio",
     "save_audio": "malsori.audio",
     "MalsoriError": "malsori.errors",
+    "TrainedVoice": "malsori.engines.tts.trained.voice",
+    "train_voice": "malsori.engines.tts.trained.train",
+    "speak_document": "malsori.pipelines.speak",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]
 
 
+_RENAMED = {"train_voice": "train"}
+
+
 def __getattr__(name):
     if name in _LAZY:
-        return getattr(import_module(_LAZY[name]), name)
+        return getattr(import_module(_LAZY[name]), _RENAMED.get(name, name))
     raise AttributeError(f"module 'malsori' has no attribute {name!r}")

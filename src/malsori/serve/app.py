@@ -46,6 +46,7 @@ from malsori.serve.guards import (MB, ServeLimits, StreamSlots, UploadLimit, Upl
 STATIC = Path(__file__).parent / "static"
 MAX_FRAME_BYTES = 1 << 20  # 1 MiB: about 33 s of 16 kHz audio in one frame is already abuse
 FIRST_MESSAGE_TIMEOUT_S = 10.0
+MAX_SPEAK_CHARS = 20_000  # /v1/speak: a few minutes of speech a request
 
 
 def create_app(translator=None, log_dir: Path | None = None, *, max_upload_mb: float = ServeLimits.max_upload_mb,
@@ -103,6 +104,26 @@ def create_app(translator=None, log_dir: Path | None = None, *, max_upload_mb: f
             body["audio_wav_base64"] = base64.b64encode(buf.getvalue()).decode()
         return body
 
+    @app.post("/v1/speak")
+    async def speak(text: str = Form(...), lang: str = Form(...), voice: str | None = Form(None),
+                    speaker: str | None = Form(None), emotion: str | None = Form(None),
+                    style_ref: UploadFile | None = File(None)):
+        """Text -> WAV. ``voice``: an installed voice's name (``malsori models import`` puts trained
+        voices there; never a server path); ``speaker``, ``emotion`` and a ``style_ref`` upload
+        steer a voice trained by ``malsori tts train``."""
+        from fastapi.responses import Response
+
+        try:
+            if voice is not None and ("/" in voice or "\\" in voice or voice.startswith((".", "~"))):
+                raise MalsoriError("voice: give an installed voice's name, not a path")
+            if len(text) > MAX_SPEAK_CHARS:
+                raise MalsoriError(f"the text is over {MAX_SPEAK_CHARS} characters: send it in parts")
+            reference = await run_in_threadpool(_load_upload, style_ref.file) if style_ref is not None else None
+            wav = await run_in_threadpool(_speak_wav, text, lang, voice, speaker, emotion, reference)
+        except MalsoriError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        return Response(wav, media_type="audio/wav")
+
     @app.websocket("/v1/stream")
     async def stream(ws: WebSocket):
         await ws.accept()
@@ -137,6 +158,18 @@ def create_app(translator=None, log_dir: Path | None = None, *, max_upload_mb: f
         await StreamConnection(ws, session, config["sample_rate"], log_dir, limits.idle_timeout_s).serve()
 
     return app
+
+
+def _speak_wav(text: str, lang: str, voice, speaker, emotion, reference) -> bytes:
+    from malsori.languages import normalize_language
+    from malsori.pipelines.speak import speak_document, synthesizer_for
+
+    language = normalize_language(lang)
+    engine, voice = synthesizer_for(language, voice, speaker=speaker, emotion=emotion, style_ref=reference)
+    with tempfile.TemporaryDirectory(prefix="malsori-speak-") as tmp:
+        out = Path(tmp) / "speech.wav"
+        speak_document(text.splitlines(), language, out, engine, voice=voice, max_minutes=30)
+        return out.read_bytes()
 
 
 def _load_upload(upload):

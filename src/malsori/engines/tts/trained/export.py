@@ -99,14 +99,18 @@ def stored_styles(model: AcousticModel, corpus: Corpus) -> dict[str, np.ndarray]
     return styles
 
 
-def export_voice(voice_dir: str | Path, corpus: Corpus | None = None, licence: str | None = None) -> Path:
-    """Write the voice folder's inference files from its training checkpoint (atomically: a
-    failed export leaves the previous voice as it was)."""
+def export_voice(voice_dir: str | Path, corpus: Corpus | None = None, licence: str | None = None,
+                 snapshot: int | None = None, to: str | Path | None = None) -> Path:
+    """Write the voice folder's inference files from its training checkpoint (or the weights kept
+    at step ``snapshot``), into the voice folder or the folder ``to``; atomically: a failed export
+    leaves the previous voice as it was."""
     voice_dir = Path(voice_dir)
-    model, saved = load_checkpoint(voice_dir)
+    model, saved = load_checkpoint(voice_dir, snapshot)
     if corpus is None:
         corpus = prepare(saved["data_dir"], training_dir(voice_dir), saved["language"], saved["sample_rate"])
-    staging = voice_dir / ".export"
+    target = Path(to) if to is not None else voice_dir
+    target.mkdir(parents=True, exist_ok=True)
+    staging = target / ".export"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     export_graphs(model, staging)
@@ -121,9 +125,9 @@ def export_voice(voice_dir: str | Path, corpus: Corpus | None = None, licence: s
     }
     (staging / "voice.json").write_text(json.dumps(card, ensure_ascii=False, indent=2))
     for path in staging.iterdir():
-        path.replace(voice_dir / path.name)
+        path.replace(target / path.name)
     staging.rmdir()
-    return voice_dir
+    return target
 
 
 def _data_licence(data_dir: Path) -> str:

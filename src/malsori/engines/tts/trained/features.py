@@ -158,4 +158,5 @@ def griffin_lim(mel: np.ndarray, config: FeatureConfig, iterations: int = 32, po
         angles = angles / np.maximum(np.abs(angles), 1e-8)
     samples = istft(magnitude * angles, config, length)
     peak = float(np.max(np.abs(samples))) if len(samples) else 0.0
-    return (samples * (0.9 / peak) if peak > 0 else samples).astype(np.float32)
+    # the level is the model's (an angry voice is louder); only a clipping peak is scaled down
+    return (samples * (0.99 / peak) if peak > 0.99 else samples).astype(np.float32)

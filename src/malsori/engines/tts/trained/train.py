@@ -37,6 +37,7 @@ class Recipe:
     warmup: int = 1000
     binarize_from: float = 0.1  # fraction of training after which the alignment is pushed to be hard
     checkpoint_every: int = 500
+    snapshot_every: int = 2000  # weights alone kept aside (training/snapshots/), for quality against training time
     log_every: int = 25
     seed: int = 0
     curriculum: Curriculum = field(default_factory=Curriculum)
@@ -47,7 +48,7 @@ RECIPES = {
     "small": Recipe(),
     # seconds of training, for tests and for checking a data folder end to end
     "tiny": Recipe(channels=32, encoder_layers=2, decoder_layers=2, style_dim=8, steps=200, batch_frames=2000,
-                   learning_rate=3e-3, warmup=20, checkpoint_every=50, log_every=5),
+                   learning_rate=3e-3, warmup=20, checkpoint_every=50, snapshot_every=0, log_every=5),
 }
 
 
@@ -139,6 +140,13 @@ def train(data_dir: str | Path, voice_dir: str | Path, recipe: Recipe | str = "s
         torch.save(state, tmp)
         tmp.replace(checkpoint_path)
 
+    def snapshot(at: int) -> None:
+        folder = work / "snapshots"
+        folder.mkdir(exist_ok=True)
+        tmp = folder / f"step-{at}.tmp"
+        torch.save({"model": model.state_dict(), "model_config": model.config.to_dict(), "step": at, "wall_s": wall}, tmp)
+        tmp.replace(folder / f"step-{at}.pt")
+
     model.train()
     started, losses = time.perf_counter(), {}
     binarize_step = int(recipe.binarize_from * recipe.steps)
@@ -166,6 +174,8 @@ def train(data_dir: str | Path, voice_dir: str | Path, recipe: Recipe | str = "s
                     log.flush()
                 if step % recipe.checkpoint_every == 0:
                     save()
+                if recipe.snapshot_every and step % recipe.snapshot_every == 0:
+                    snapshot(step)
                 if progress:
                     progress(step, recipe.steps, losses)
     except KeyboardInterrupt:
@@ -218,11 +228,17 @@ def plot_log(voice_dir: Path, output: Path | None = None) -> Path:
     return output
 
 
-def load_checkpoint(voice_dir: Path) -> tuple[AcousticModel, dict]:
+def load_checkpoint(voice_dir: Path, snapshot: int | None = None) -> tuple[AcousticModel, dict]:
+    """The latest checkpoint's model (or the weights kept aside at step ``snapshot``) and its record."""
     path = training_dir(voice_dir) / "checkpoint.pt"
     if not path.is_file():
         raise DataError(f"{voice_dir}: no checkpoint ({path})")
     saved = torch.load(path, weights_only=False)
+    if snapshot is not None:
+        kept = training_dir(voice_dir) / "snapshots" / f"step-{snapshot}.pt"
+        if not kept.is_file():
+            raise DataError(f"{voice_dir}: no weights kept at step {snapshot}")
+        saved = {**saved, **torch.load(kept, weights_only=False)}
     model = AcousticModel(ModelConfig.from_dict(saved["model_config"]))
     model.load_state_dict(saved["model"])
     model.eval()
