@@ -142,6 +142,8 @@ def test_the_voice_speaks_with_styles_and_speakers(trained, tmp_path):
         TrainedVoice(voice_dir, speaker="c")
     with pytest.raises(Exception, match="speaks only kor"):
         voice.synthesize("hello", "eng")
+    with pytest.raises(Exception, match="nothing to say"):
+        voice.synthesize("?! ... ,", "kor")
 
 
 def test_a_document_keeps_its_register():

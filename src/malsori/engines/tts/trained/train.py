@@ -9,9 +9,6 @@ At the end (or with ``--export-only``) the voice is exported to ONNX beside it (
 from __future__ import annotations
 
 import json
-import math
-import random
-import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable
@@ -20,6 +17,9 @@ import numpy as np
 import torch
 
 from malsori.engines.tts.trained.data import Batcher, Corpus, Curriculum, DataError, prepare
+from malsori.engines.tts.trained.loop import TrainingInterrupted  # noqa: F401 (the CLI catches it from here)
+from malsori.engines.tts.trained.loop import Counters, RunFiles, Schedule, inverse_sqrt, restore, run
+from malsori.engines.tts.trained.loop import read_log as read_run_log
 from malsori.engines.tts.trained.model import AcousticModel, ModelConfig, parameter_count
 
 LOSSES = ("total", "mel", "duration", "pitch", "energy", "align", "binarize")
@@ -52,10 +52,6 @@ RECIPES = {
 }
 
 
-class TrainingInterrupted(Exception):
-    """Ctrl-C during training: the checkpoint was saved; ``--resume`` goes on from it."""
-
-
 @dataclass
 class TrainResult:
     voice_dir: Path
@@ -78,13 +74,6 @@ def model_for(corpus: Corpus, recipe: Recipe) -> AcousticModel:
     return AcousticModel(config)
 
 
-def _schedule(recipe: Recipe):
-    def factor(step: int) -> float:  # linear warm-up, then inverse square root
-        step = step + 1
-        return min(step / recipe.warmup, math.sqrt(recipe.warmup / step))
-    return factor
-
-
 def train(data_dir: str | Path, voice_dir: str | Path, recipe: Recipe | str = "small", steps: int | None = None,
           resume: bool = False, language: str = "kor", sample_rate: int | None = None,
           progress: Callable[[int, int, dict], None] | None = None, export: bool = True) -> TrainResult:
@@ -94,12 +83,8 @@ def train(data_dir: str | Path, voice_dir: str | Path, recipe: Recipe | str = "s
         recipe = replace(recipe, steps=steps)
     voice_dir = Path(voice_dir)
     work = training_dir(voice_dir)
-    checkpoint_path = work / "checkpoint.pt"
-    if checkpoint_path.exists() and not resume:
-        raise DataError(f"{voice_dir} already holds a training run: --resume to go on with it, or another folder")
-    if resume and not checkpoint_path.exists():
-        raise DataError(f"{voice_dir}: no training run to resume (no {checkpoint_path.relative_to(voice_dir)})")
-    saved = torch.load(checkpoint_path, weights_only=False) if resume else None
+    files = RunFiles(work / "checkpoint.pt", work / "log.tsv", work / "snapshots")
+    saved = files.open(resume, voice_dir)
     if saved is not None:
         recipe = replace(Recipe(**{**saved["recipe"], "curriculum": Curriculum(**saved["recipe"]["curriculum"])}),
                          steps=recipe.steps if steps is not None else saved["recipe"]["steps"])
@@ -109,102 +94,38 @@ def train(data_dir: str | Path, voice_dir: str | Path, recipe: Recipe | str = "s
     torch.manual_seed(recipe.seed)
     model = model_for(corpus, recipe)
     optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.learning_rate, betas=(0.9, 0.98), weight_decay=1e-6)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(recipe))
-    step, wall, utterances = 0, 0.0, 0
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, inverse_sqrt(recipe.warmup))
+    counters = Counters()
     if saved is not None:
         if saved["symbols"] != corpus.phone_set.symbols or saved["speakers"] != corpus.speakers:
             raise DataError(f"{data_dir}: not the data this run was started on (other speakers or symbols)")
-        model.load_state_dict(saved["model"])
-        optimizer.load_state_dict(saved["optimizer"])
-        scheduler.load_state_dict(saved["scheduler"])
-        torch.set_rng_state(saved["torch_rng"])
-        random.setstate(saved["python_rng"])
-        step, wall, utterances = saved["step"], saved["wall_s"], saved["utterances"]
+        counters = restore(saved, model, optimizer, scheduler)
 
     batcher = Batcher(corpus, recipe.batch_frames, recipe.seed, recipe.curriculum)
-    work.mkdir(parents=True, exist_ok=True)
-    log_path = work / "log.tsv"
-    if not resume or not log_path.exists():
-        log_path.write_text("step\twall_s\tutterances\t" + "\t".join(LOSSES) + "\n")
-    _truncate_log(log_path, step)
-
-    def save() -> None:
-        state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                 "torch_rng": torch.get_rng_state(), "python_rng": random.getstate(), "step": step, "wall_s": wall,
-                 "utterances": utterances, "recipe": asdict(recipe), "language": language,
-                 "sample_rate": corpus.features.sample_rate,
-                 "symbols": corpus.phone_set.symbols, "speakers": corpus.speakers,
-                 "model_config": model.config.to_dict(),
-                 "data_dir": str(Path(data_dir).resolve())}
-        tmp = checkpoint_path.with_suffix(".tmp")
-        torch.save(state, tmp)
-        tmp.replace(checkpoint_path)
-
-    def snapshot(at: int) -> None:
-        folder = work / "snapshots"
-        folder.mkdir(exist_ok=True)
-        tmp = folder / f"step-{at}.tmp"
-        torch.save({"model": model.state_dict(), "model_config": model.config.to_dict(), "step": at, "wall_s": wall}, tmp)
-        tmp.replace(folder / f"step-{at}.pt")
-
-    model.train()
-    started, losses = time.perf_counter(), {}
     binarize_step = int(recipe.binarize_from * recipe.steps)
-    try:
-        with log_path.open("a") as log:
-            while step < recipe.steps:
-                batch = batcher.batch(step, recipe.steps)
-                out = model(batch, binarize=1.0 if step >= binarize_step else 0.0)
-                optimizer.zero_grad(set_to_none=True)
-                out["total"].backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-                optimizer.step()
-                scheduler.step()
-                step += 1
-                utterances += len(batch["speaker"])
-                losses = {k: out[k].item() for k in LOSSES if k in out}
-                if not all(math.isfinite(v) for v in losses.values()):
-                    raise DataError(f"step {step}: the loss is not finite ({losses}); lower the learning rate")
-                now = time.perf_counter()
-                wall += now - started
-                started = now
-                if step % recipe.log_every == 0 or step == recipe.steps:
-                    values = "\t".join(f"{losses.get(k, 0.0):.4f}" for k in LOSSES)
-                    log.write(f"{step}\t{wall:.1f}\t{utterances}\t{values}\n")
-                    log.flush()
-                if step % recipe.checkpoint_every == 0:
-                    save()
-                if recipe.snapshot_every and step % recipe.snapshot_every == 0:
-                    snapshot(step)
-                if progress:
-                    progress(step, recipe.steps, losses)
-    except KeyboardInterrupt:
-        save()
-        raise TrainingInterrupted(f"stopped at step {step}; saved: `malsori tts train {data_dir} -o {voice_dir} "
-                                  "--resume` goes on from here") from None
-    save()
+
+    def step_losses(step: int):
+        batch = batcher.batch(step, recipe.steps)
+        return model(batch, binarize=1.0 if step >= binarize_step else 0.0), len(batch["speaker"])
+
+    def record() -> dict:
+        return {"recipe": asdict(recipe), "language": language, "sample_rate": corpus.features.sample_rate,
+                "symbols": corpus.phone_set.symbols, "speakers": corpus.speakers,
+                "model_config": model.config.to_dict(), "data_dir": str(Path(data_dir).resolve())}
+
+    schedule = Schedule(recipe.steps, recipe.log_every, recipe.checkpoint_every, recipe.snapshot_every)
+    losses = run(files, model, optimizer, scheduler, schedule, counters, step_losses, LOSSES, record, progress,
+                 f"malsori tts train {data_dir} -o {voice_dir}")
     if export:
         from malsori.engines.tts.trained.export import export_voice
 
         export_voice(voice_dir, corpus=corpus)
-    return TrainResult(voice_dir, step, wall, losses, parameter_count(model), utterances / max(wall, 1e-9))
-
-
-def _truncate_log(path: Path, step: int) -> None:
-    """Drop log lines past ``step`` (written after the checkpoint a resumed run starts from)."""
-    lines = path.read_text().splitlines(keepends=True)
-    kept = [lines[0]] + [ln for ln in lines[1:] if int(ln.split("\t", 1)[0]) <= step]
-    if len(kept) != len(lines):
-        path.write_text("".join(kept))
+    return TrainResult(voice_dir, counters.step, counters.wall_s, losses, parameter_count(model),
+                       counters.items / max(counters.wall_s, 1e-9))
 
 
 def read_log(voice_dir: Path) -> dict[str, np.ndarray]:
-    path = training_dir(voice_dir) / "log.tsv"
-    if not path.is_file():
-        raise DataError(f"{voice_dir}: no training log")
-    rows = [ln.split("\t") for ln in path.read_text().splitlines()]
-    header, body = rows[0], rows[1:]
-    return {name: np.array([float(r[i]) for r in body]) for i, name in enumerate(header)}
+    return read_run_log(training_dir(voice_dir) / "log.tsv")
 
 
 def plot_log(voice_dir: Path, output: Path | None = None) -> Path:

@@ -111,8 +111,8 @@ class TrainedVoice:
         if speed <= 0:
             raise MalsoriError(f"speed must be positive, not {speed}")
         phones = self.phone_set.phones(text)
-        if not phones:
-            raise MalsoriError(f"nothing to say in {text!r}")
+        if all(p in PAUSES for p in phones):
+            raise MalsoriError(f"nothing to say in {text[:60]!r}")
         ids = np.array([[self.phone_set.index[p] for p in phones]], np.int64)
         speaker = np.array([self._speaker(voice) if voice else self.speaker], np.int64)
         style = self.style if style is None else style
