@@ -319,3 +319,35 @@ def test_the_server_speaks_an_installed_voice(trained, corpus_dir, tmp_path, mon
                           ({"voice": "mine", "lang": "eng"}, "speaks kor, not eng")):
         bad = client.post("/v1/speak", data={"text": "바다", "lang": "kor", **data})
         assert bad.status_code == 400 and message in bad.json()["error"]
+
+
+def test_a_vocoder_trains_exports_and_speaks(trained, corpus_dir, tmp_path):
+    import torch
+
+    from malsori.engines.tts.trained.loop import read_log
+    from malsori.engines.tts.trained.vocoder import load_vocoder, train_vocoder, vocoder_dir
+    from malsori.engines.tts.trained.voice import TrainedVoice
+    from malsori.errors import ModelError
+
+    with pytest.raises(ModelError, match="no trained vocoder"):
+        TrainedVoice(trained[0], vocoder="neural")
+    voice_dir = tmp_path / "v"
+    shutil.copytree(trained[0], voice_dir)
+    steps, wall, losses = train_vocoder(corpus_dir, voice_dir, "tiny")
+    log = read_log(vocoder_dir(voice_dir) / "log.tsv")
+    assert steps == 60 and log["total"][-3:].mean() < 0.9 * log["total"][:3].mean()
+    card = json.loads((voice_dir / "voice.json").read_text())
+    assert card["vocoder"]["steps"] == 60
+    voice = TrainedVoice(voice_dir, keep_register=False)
+    assert voice.vocoder == "neural"
+    neural = voice.speak("학교에 갑니다.", "kor")
+    plain = TrainedVoice(voice_dir, keep_register=False, vocoder="griffin-lim").speak("학교에 갑니다.", "kor")
+    assert len(neural.audio.samples) == len(plain.audio.samples) and np.isfinite(neural.audio.samples).all()
+    model, _ = load_vocoder(voice_dir)
+    mel = np.random.default_rng(0).standard_normal((1, 30, 80)).astype(np.float32)
+    speaker = np.array([1], np.int64)
+    log_magnitude, phase = voice._run("vocoder.onnx", mel=mel, speaker=speaker)
+    with torch.no_grad():
+        expected = model(torch.from_numpy(mel), torch.from_numpy(speaker))
+    np.testing.assert_allclose(log_magnitude, expected[0].numpy(), atol=1e-4)
+    np.testing.assert_allclose(phase, expected[1].numpy(), atol=1e-4)

@@ -572,6 +572,8 @@ def speak(
     emotion: Optional[str] = typer.Option(None, "--emotion", help="trained voice: a stored style (neutral, happy...)"),
     style_ref: Optional[Path] = typer.Option(None, "--style-ref", help="trained voice: speak the way this "
                                              "recording is spoken"),
+    vocoder: Optional[str] = typer.Option(None, "--vocoder", help="trained voice: auto (its own vocoder if "
+                                          "trained, else Griffin-Lim), neural or griffin-lim"),
     max_minutes: float = typer.Option(600.0, "--max-minutes", min=0.01, help="stop (writing nothing) if the "
                                       "speech would last longer"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
@@ -592,7 +594,7 @@ def speak(
 
             reference = load_audio(style_ref)
         synthesizer, voice = synthesizer_for(normalize_language(lang), voice, speaker=speaker, emotion=emotion,
-                                             style_ref=reference)
+                                             style_ref=reference, vocoder=vocoder)
         import itertools
 
         lines = _input_lines(text, text_file)

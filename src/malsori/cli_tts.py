@@ -31,12 +31,47 @@ def train(
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ):
     """Train a voice: a FastSpeech-style model that learns its own alignment (no duration labels)."""
-    from malsori.engines.tts.trained.train import RECIPES, TrainingInterrupted, plot_log, train as run
-    from malsori.errors import MalsoriError
+    from malsori.engines.tts.trained.train import RECIPES, plot_log, train as run
     from malsori.languages import normalize_language
 
     if recipe not in RECIPES:
         _fail(f"unknown recipe {recipe!r}; choose from {', '.join(RECIPES)}")
+    result = _training(lambda progress: run(data_dir, output, recipe, steps, resume, normalize_language(language),
+                                            sample_rate, progress), threads, quiet)
+    if plot:
+        typer.echo(f"log plotted -> {plot_log(output)}", err=True)
+    typer.echo(f"{result.step} steps, {result.wall_s / 60:.1f} min, {result.parameters / 1e6:.1f} M parameters, "
+               f"{result.utterances_per_s:.1f} utterances/s -> {output}", err=True)
+
+
+@tts_app.command("train-vocoder")
+def train_vocoder(
+    data_dir: Path = typer.Argument(..., help="the recordings the voice was trained on (or more of the same speakers)"),
+    output: Path = typer.Option(..., "-o", "--output", help="the voice folder (its vocoder.onnx is written there)"),
+    recipe: str = typer.Option("small", "--recipe", help="small or tiny (a smoke test)"),
+    steps: Optional[int] = typer.Option(None, "--steps", min=1),
+    resume: bool = typer.Option(False, "--resume"),
+    language: str = typer.Option("kor", "--lang"),
+    sample_rate: Optional[int] = typer.Option(None, "--sample-rate"),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1),
+    quiet: bool = typer.Option(False, "--quiet", "-q"),
+):
+    """Train the voice's neural vocoder (frame-rate STFT prediction); Griffin-Lim until then."""
+    from malsori.engines.tts.trained.vocoder import VOCODER_RECIPES, train_vocoder as run
+    from malsori.languages import normalize_language
+
+    if recipe not in VOCODER_RECIPES:
+        _fail(f"unknown recipe {recipe!r}; choose from {', '.join(VOCODER_RECIPES)}")
+    done, wall, _ = _training(lambda progress: run(data_dir, output, recipe, steps, resume, normalize_language(language),
+                                                   sample_rate, progress), threads, quiet)
+    typer.echo(f"vocoder: {done} steps, {wall / 60:.1f} min -> {output / 'vocoder.onnx'}", err=True)
+
+
+def _training(start, threads: Optional[int], quiet: bool):
+    """Run ``start(progress)`` under a progress bar (loss in it); Ctrl-C ends with the resume hint."""
+    from malsori.engines.tts.trained.loop import TrainingInterrupted
+    from malsori.errors import MalsoriError
+
     if threads:
         import torch
 
@@ -56,25 +91,18 @@ def train(
         if task is None:
             bar.start()
             task = bar.add_task("training", total=total, completed=step, loss="")
-        bar.update(task, completed=step, loss=f"mel {losses.get('mel', 0):.3f} align {losses.get('align', 0):.2f}")
+        bar.update(task, completed=step, loss="  ".join(f"{k} {v:.3f}" for k, v in losses.items() if k != "total"))
 
     try:
-        result = run(data_dir, output, recipe, steps, resume, normalize_language(language), sample_rate, progress)
+        return start(progress)
     except TrainingInterrupted as exc:
-        if bar is not None:
-            bar.stop()
         typer.echo(str(exc), err=True)
         raise typer.Exit(130)
     except MalsoriError as exc:
+        _fail(exc)
+    finally:
         if bar is not None:
             bar.stop()
-        _fail(exc)
-    if bar is not None:
-        bar.stop()
-    if plot:
-        typer.echo(f"log plotted -> {plot_log(output)}", err=True)
-    typer.echo(f"{result.step} steps, {result.wall_s / 60:.1f} min, {result.parameters / 1e6:.1f} M parameters, "
-               f"{result.utterances_per_s:.1f} utterances/s -> {output}", err=True)
 
 
 @tts_app.command("export")

@@ -132,8 +132,8 @@ def synthesizer_for(language: str, voice: str | None = None, **options) -> tuple
         if language not in engine.voice_languages():
             raise LanguageError(f"{voice} speaks {', '.join(sorted(engine.voice_languages()))}, not {language}")
         return engine, None
-    if options.get("style_ref") is not None or options.get("emotion") or options.get("speaker"):
-        raise MalsoriError("--style-ref, --emotion and --speaker need a trained voice: --voice VOICE_DIR")
+    if any(value is not None for value in options.values()):
+        raise MalsoriError("--style-ref, --emotion, --speaker and --vocoder need a trained voice: --voice VOICE_DIR")
     return _synthesizer_for(language, voice), voice
 
 

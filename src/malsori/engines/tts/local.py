@@ -15,15 +15,16 @@ from malsori.errors import LanguageError, ModelError
 from malsori.languages import normalize_language
 
 
-def local_voice(path: Path, speaker: str | None = None, emotion: str | None = None, style_ref: Audio | None = None):
+def local_voice(path: Path, speaker: str | None = None, emotion: str | None = None, style_ref: Audio | None = None,
+                vocoder: str | None = None):
     """The engine for a voice on disk, by what the path holds."""
     from malsori.engines.tts.trained.voice import TrainedVoice, is_voice_dir
 
     path = Path(path)
     if is_voice_dir(path):
-        return TrainedVoice(path, speaker=speaker, emotion=emotion, style_ref=style_ref)
-    if style_ref is not None or emotion or speaker:
-        raise ModelError(f"{path}: --style-ref, --emotion and --speaker need a voice trained by malsori")
+        return TrainedVoice(path, speaker=speaker, emotion=emotion, style_ref=style_ref, vocoder=vocoder or "auto")
+    if style_ref is not None or emotion or speaker or vocoder:
+        raise ModelError(f"{path}: --style-ref, --emotion, --speaker and --vocoder need a voice trained by malsori")
     piper = piper_voice_file(path)
     if piper is not None:
         from malsori.engines.tts.piper import PiperSynthesizer

@@ -71,14 +71,23 @@ def _examples(model: AcousticModel):
 
 
 def export_graphs(model: AcousticModel, folder: Path) -> None:
+    model.eval()
+    for name, (module, args, inputs, outputs, axes) in _examples(model).items():
+        to_onnx(module, args, folder / name, inputs, outputs, axes)
+
+
+def to_onnx(module: torch.nn.Module, args: tuple, path: Path, inputs: list[str], outputs: list[str], axes: dict) -> None:
+    """One graph, written atomically. The TorchScript exporter: it handles the length regulator's
+    data-dependent frame count, which the export of ``torch.export`` refuses."""
     import warnings
 
-    model.eval()
+    tmp = path.with_name(path.name + ".tmp")
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore", torch.jit.TracerWarning)  # shape checks traced as constants: expected
-        for name, (module, args, inputs, outputs, axes) in _examples(model).items():
-            torch.onnx.export(module, args, str(folder / name), input_names=inputs, output_names=outputs,
-                              dynamic_axes=axes, opset_version=OPSET, dynamo=False)
+        warnings.simplefilter("ignore", DeprecationWarning)  # "legacy exporter": chosen, see above
+        torch.onnx.export(module, args, str(tmp), input_names=inputs, output_names=outputs, dynamic_axes=axes,
+                          opset_version=OPSET, dynamo=False)
+    tmp.replace(path)
 
 
 def stored_styles(model: AcousticModel, corpus: Corpus) -> dict[str, np.ndarray]:
@@ -123,6 +132,11 @@ def export_voice(voice_dir: str | Path, corpus: Corpus | None = None, licence: s
         "model": saved["model_config"], "training": card_training(saved, corpus),
         "licence": licence or _data_licence(Path(saved["data_dir"])),
     }
+    previous = target / "voice.json"
+    if previous.is_file() and (target / "vocoder.onnx").is_file():  # a vocoder trained before stays in use
+        card["vocoder"] = json.loads(previous.read_text()).get("vocoder")
+        if card["vocoder"] is None:
+            del card["vocoder"]
     (staging / "voice.json").write_text(json.dumps(card, ensure_ascii=False, indent=2))
     for path in staging.iterdir():
         path.replace(target / path.name)

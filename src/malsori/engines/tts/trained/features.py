@@ -156,7 +156,16 @@ def griffin_lim(mel: np.ndarray, config: FeatureConfig, iterations: int = 32, po
         angles = rebuilt - (momentum / (1 + momentum)) * previous
         previous = rebuilt
         angles = angles / np.maximum(np.abs(angles), 1e-8)
-    samples = istft(magnitude * angles, config, length)
+    return _unclipped(istft(magnitude * angles, config, length))
+
+
+def spectrum_to_waveform(log_magnitude: np.ndarray, phase: np.ndarray, config: FeatureConfig) -> np.ndarray:
+    """The inverse STFT of a vocoder's (bins, frames) log-magnitudes and phases."""
+    spectrum = (np.exp(log_magnitude) * np.exp(1j * phase)).T
+    return _unclipped(istft(spectrum, config, (log_magnitude.shape[1] - 1) * config.hop))
+
+
+def _unclipped(samples: np.ndarray) -> np.ndarray:
+    """The level is the model's (an angry voice is louder): only a clipping peak is scaled down."""
     peak = float(np.max(np.abs(samples))) if len(samples) else 0.0
-    # the level is the model's (an angry voice is louder); only a clipping peak is scaled down
     return (samples * (0.99 / peak) if peak > 0.99 else samples).astype(np.float32)

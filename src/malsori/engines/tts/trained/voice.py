@@ -1,5 +1,5 @@
-"""The Synthesizer over a voice folder malsori trained (``export``): onnxruntime on a CPU, then
-Griffin-Lim from the predicted mel spectrogram (training-free; a trained vocoder can replace it)."""
+"""The Synthesizer over a voice folder malsori trained (``export``): onnxruntime on a CPU, then the
+voice's trained vocoder (``vocoder.py``) or Griffin-Lim (training-free) from the predicted mel."""
 
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ from pathlib import Path
 import numpy as np
 
 from malsori.audio import Audio
-from malsori.engines.tts.trained.features import FeatureConfig, griffin_lim, log_mel
+from malsori.engines.tts.trained.features import FeatureConfig, griffin_lim, log_mel, spectrum_to_waveform
 from malsori.engines.tts.trained.symbols import PAUSES, PhoneSet
 from malsori.errors import LanguageError, MalsoriError, ModelError
 from malsori.languages import normalize_language
 
+VOCODERS = ("auto", "neural", "griffin-lim")  # auto: the voice's trained vocoder if it has one
 REGISTER_PULL = 0.5  # how far each sentence of a document is drawn toward the document's pace and pitch so far
 
 
@@ -46,7 +47,8 @@ class TrainedVoice:
     supports_speed = True
 
     def __init__(self, voice_dir: str | Path, speaker: str | None = None, emotion: str | None = None,
-                 style_ref: Audio | None = None, iterations: int = 32, keep_register: bool = True):
+                 style_ref: Audio | None = None, iterations: int = 32, keep_register: bool = True,
+                 vocoder: str = "auto"):
         self.voice_dir = Path(voice_dir)
         if not is_voice_dir(self.voice_dir):
             raise ModelError(f"{voice_dir}: not a malsori voice folder (no voice.json of format malsori-voice)")
@@ -58,6 +60,12 @@ class TrainedVoice:
         self.speakers: list[str] = self.card["speakers"]
         self.speaker = self._speaker(speaker)
         self.iterations = iterations
+        if vocoder not in VOCODERS:
+            raise MalsoriError(f"vocoder: one of {', '.join(VOCODERS)}, not {vocoder!r}")
+        neural = "vocoder" in self.card and (self.voice_dir / "vocoder.onnx").is_file()
+        if vocoder == "neural" and not neural:
+            raise ModelError(f"{self.voice_dir.name} has no trained vocoder (malsori tts train-vocoder)")
+        self.vocoder = "griffin-lim" if vocoder == "griffin-lim" or not neural else "neural"
         self.keep_register = keep_register
         self._stats = dict(np.load(self.voice_dir / "stats.npz"))
         self._styles = dict(np.load(self.voice_dir / "styles.npz"))
@@ -124,8 +132,11 @@ class TrainedVoice:
         durations = np.maximum(np.round(frames), 1).astype(np.int64)[None]
         mel = self._run("decoder.onnx", encodings=h, durations=durations, pitch=pitch[None].astype(np.float32),
                         energy=energy[None].astype(np.float32), speaker=speaker)[0][0]
-        mel = mel * self._stats["mel_std"] + self._stats["mel_mean"]
-        samples = griffin_lim(mel, self.features, self.iterations)
+        if self.vocoder == "neural":
+            log_magnitude, phase = self._run("vocoder.onnx", mel=mel[None].astype(np.float32), speaker=speaker)
+            samples = spectrum_to_waveform(log_magnitude[0], phase[0], self.features)
+        else:
+            samples = griffin_lim(mel * self._stats["mel_std"] + self._stats["mel_mean"], self.features, self.iterations)
         return Spoken(Audio(samples, self.sample_rate), phones, durations[0] * self.features.frame_s, pitch, energy)
 
     def _hold_register(self, phones: list[str], frames: np.ndarray, pitch: np.ndarray):
