@@ -351,3 +351,16 @@ def test_a_vocoder_trains_exports_and_speaks(trained, corpus_dir, tmp_path):
         expected = model(torch.from_numpy(mel), torch.from_numpy(speaker))
     np.testing.assert_allclose(log_magnitude, expected[0].numpy(), atol=1e-4)
     np.testing.assert_allclose(phase, expected[1].numpy(), atol=1e-4)
+
+
+def test_lead_in_and_tail_silence_is_trimmed_from_the_phones_that_held_it():
+    from malsori.engines.tts.trained.voice import KEEP_FRAMES, _trim_silence
+
+    mel = np.full((40, 80), -11.0, np.float32)
+    mel[10:25] = 0.0  # speech in frames 10..24
+    durations = np.array([8, 6, 12, 6, 8])
+    trimmed, kept = _trim_silence(mel, durations)
+    assert len(trimmed) == 15 + 2 * KEEP_FRAMES == kept.sum()
+    assert kept.tolist() == [2, 6, 12, 3, 0]  # 6 frames off the front, 11 off the back
+    loud = np.full((10, 80), 0.0, np.float32)
+    assert len(_trim_silence(loud, np.array([4, 6]))[0]) == 10  # nothing quiet: nothing cut

@@ -132,6 +132,8 @@ class TrainedVoice:
         durations = np.maximum(np.round(frames), 1).astype(np.int64)[None]
         mel = self._run("decoder.onnx", encodings=h, durations=durations, pitch=pitch[None].astype(np.float32),
                         energy=energy[None].astype(np.float32), speaker=speaker)[0][0]
+        mel, durations[0] = _trim_silence(mel * self._stats["mel_std"] + self._stats["mel_mean"], durations[0])
+        mel = (mel - self._stats["mel_mean"]) / self._stats["mel_std"]
         if self.vocoder == "neural":
             log_magnitude, phase = self._run("vocoder.onnx", mel=mel[None].astype(np.float32), speaker=speaker)
             samples = spectrum_to_waveform(log_magnitude[0], phase[0], self.features)
@@ -175,3 +177,27 @@ class TrainedVoice:
                 session = self._sessions[graph] = ort.InferenceSession(str(path), options,
                                                                        providers=["CPUExecutionProvider"])
         return session.run(None, inputs)
+
+
+SILENCE_BELOW_DB = 40.0  # under the loudest frame: the recordings' lead-in and tail, which the model learned too
+KEEP_FRAMES = 4
+
+
+def _trim_silence(mel: np.ndarray, durations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Drop the quiet frames before the speech and after it (keeping a few), and take them off
+    the first and last phones' durations."""
+    level = np.log(np.exp(mel).sum(1))
+    loud = np.flatnonzero(level > level.max() - SILENCE_BELOW_DB / 20 * np.log(10))
+    start = max(int(loud[0]) - KEEP_FRAMES, 0)
+    end = min(int(loud[-1]) + 1 + KEEP_FRAMES, len(mel))
+    durations = durations.copy()
+    cut_front, cut_back = start, len(mel) - end
+    for order in (range(len(durations)), range(len(durations) - 1, -1, -1)):
+        cut = cut_front if order.step == 1 else cut_back
+        for i in order:
+            if cut <= 0:
+                break
+            taken = min(int(durations[i]), cut)
+            durations[i] -= taken
+            cut -= taken
+    return mel[start:end], durations
