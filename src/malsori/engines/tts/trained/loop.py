@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import math
 import random
+import signal
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,6 +82,7 @@ def run(files: RunFiles, model, optimizer, scheduler, schedule: Schedule, counte
 
     model.train()
     started, losses = time.perf_counter(), {}
+    previous = _stop_on_sigterm()
     try:
         with files.log.open("a") as log:
             while counters.step < schedule.steps:
@@ -113,8 +116,23 @@ def run(files: RunFiles, model, optimizer, scheduler, schedule: Schedule, counte
     except KeyboardInterrupt:
         save()
         raise TrainingInterrupted(f"stopped at step {counters.step}; saved: `{resume_hint} --resume` goes on from here") from None
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     save()
     return losses
+
+
+def _stop_on_sigterm():
+    """``kill`` (and a job run in the background, where Ctrl-C's SIGINT is ignored) stops training
+    the way Ctrl-C does: checkpoint first. Only the main thread may set handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGTERM, interrupt)
 
 
 def _atomic_save(state: dict, path: Path) -> None:
