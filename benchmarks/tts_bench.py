@@ -137,7 +137,7 @@ def separability(features: dict[str, list[tuple[float, float]]]) -> float:
     return right / len(x)
 
 
-def style(voice_dir: Path, sentences: list[str]) -> None:
+def style(voice_dir: Path, sentences: list[str], speakers: tuple[str, ...] = ("emb", "emf", "emg", "ema", "nea")) -> None:
     from malsori.audio import load_audio
     from malsori.engines.tts.trained.voice import TrainedVoice
 
@@ -150,8 +150,8 @@ def style(voice_dir: Path, sentences: list[str]) -> None:
     f0_means = dict(zip(card_voice.speakers, np.exp(card_voice._stats["f0_mean"])))
     emotions = ("neutral", "happy", "angry", "sad")
     print(f"  {'speaker':8} {'emotion':8} {'ref F0':>7} {'out F0':>7} {'ratio':>6} {'ref E':>7} {'out E':>7} {'ratio':>6}")
-    for who in ("emb", "emf", "emg", "ema", "nea"):
-        refs = {e: [load_audio(base.parent.parent / r["path"] if base.name == "emotiontts" else base / r["path"])
+    for who in speakers:
+        refs = {e: [load_audio(require_data() / r["path"] if base.name == "emotiontts" else base / r["path"])
                     for base, r in rows if r["speaker"] == who and r["emotion"] == e] for e in emotions}
         ref_feats = {e: [f0_energy(a) for a in audios] for e, audios in refs.items()}
         ref_f0 = np.nanmedian([f[0] for fs in ref_feats.values() for f in fs])
@@ -235,6 +235,7 @@ def main() -> None:
     e.add_argument("--limit", type=int, default=200)
     e.add_argument("--snapshots", action="store_true")
     e.add_argument("--parts", default="intelligibility,speaker,style,speed")
+    e.add_argument("--style-speakers", default="emb,emf,emg,ema,nea")
     args = parser.parse_args()
     if args.command == "prepare":
         prepare(args.out)
@@ -269,7 +270,7 @@ def main() -> None:
         speaker_similarity({**ours, **baselines()}, sentences[:20], heldout)
     if "style" in parts:
         print("style: each emotion's recordings as --style-ref, one tatoeba sentence each")
-        style(args.voice, sentences[20:25])
+        style(args.voice, sentences[20:25], tuple(args.style_speakers.split(",")))
     if "speed" in parts:
         print("speed")
         speed(args.voice, sentences[:20])
