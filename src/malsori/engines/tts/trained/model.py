@@ -230,6 +230,9 @@ class AcousticModel(nn.Module):
             losses["binarize"] = binarize * align.binarization_loss(hard, log_soft.exp())
         losses["total"] = sum(losses.values())
         losses["_alignment"] = hard
+        # alignment health (logged, not optimised): a collapsing alignment gives many phones a
+        # single frame while a few hold the rest
+        losses["one_frame"] = ((durations == 1) & phone_mask).sum() / phone_mask.sum()
         return losses
 
 

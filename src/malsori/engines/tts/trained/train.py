@@ -22,7 +22,7 @@ from malsori.engines.tts.trained.loop import Counters, RunFiles, Schedule, inver
 from malsori.engines.tts.trained.loop import read_log as read_run_log
 from malsori.engines.tts.trained.model import AcousticModel, ModelConfig, parameter_count
 
-LOSSES = ("total", "mel", "duration", "pitch", "energy", "align", "binarize")
+LOSSES = ("total", "mel", "duration", "pitch", "energy", "align", "binarize", "one_frame")
 
 
 @dataclass
@@ -138,7 +138,7 @@ def plot_log(voice_dir: Path, output: Path | None = None) -> Path:
     log = read_log(Path(voice_dir))
     output = output or training_dir(voice_dir) / "log.png"
     fig, axes = plt.subplots(2, 3, figsize=(12, 6), sharex=True)
-    for ax, name in zip(axes.flat, ("total", "mel", "duration", "pitch", "energy", "align")):
+    for ax, name in zip(axes.flat, ("mel", "duration", "pitch", "energy", "align", "one_frame")):
         ax.plot(log["wall_s"] / 60, log[name])
         ax.set_title(name)
     for ax in axes[1]:
