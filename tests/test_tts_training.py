@@ -61,7 +61,9 @@ def trained(corpus_dir, tmp_path_factory):
 
 def _path_mass(model, corpus_dir, voice_dir) -> float:
     """How much of the soft attention lies on the best monotonic path through it (1: all of it):
-    a learned alignment is a sharp diagonal, the prior alone a broad band."""
+    a learned alignment is a sharp diagonal, the prior alone a broad band. (The forward-sum loss
+    itself says little here: with the attention normalised over phones it is mostly the prior's
+    and the blank's share, 1.74 trained against 1.80 untrained.)"""
     import torch
 
     from malsori.engines.tts.trained import align
@@ -71,9 +73,7 @@ def _path_mass(model, corpus_dir, voice_dir) -> float:
     corpus = prepare(corpus_dir, training_dir(voice_dir))
     batch = collate(corpus, [(0,), (5,), (9,), (14,)], np.random.default_rng(0))
     with torch.no_grad():
-        scores = model.aligner(model.embedding(batch["phones"]).transpose(1, 2), batch["mel"]) + batch["prior"]
-        scores = scores.masked_fill(batch["phones"].unsqueeze(1) == 0, -1e4)
-        soft = scores.softmax(-1)
+        soft = model.alignment_scores(batch["phones"], batch["mel"], batch["prior"]).softmax(-1)
     hard = align.monotonic_search(soft.log(), batch["phone_lengths"], batch["frame_lengths"])
     return float(soft[hard == 1].mean())
 
@@ -86,7 +86,6 @@ def test_the_alignment_is_learned_and_the_loss_falls(trained, corpus_dir):
     log = read_log(voice)
     assert log["step"][-1] == 120 and result.step == 120
     assert log["mel"][-3:].mean() < 0.8 * log["mel"][:3].mean()
-    assert log["align"][-3:].mean() < 0.8 * log["align"][:3].mean()
     model, saved = load_checkpoint(voice)
     untrained = AcousticModel(model.config).eval()
     learned, prior_only = _path_mass(model, corpus_dir, voice), _path_mass(untrained, corpus_dir, voice)
@@ -131,7 +130,9 @@ def test_the_voice_speaks_with_styles_and_speakers(trained, tmp_path):
     assert np.isfinite(spoken.audio.samples).all() and 0.001 < np.abs(spoken.audio.samples).max() <= 0.99
     assert len(spoken.durations_s) == len(spoken.phones) == len(voice.phone_set.phones("학교에 갑니다."))
     slower = voice.speak("학교에 갑니다.", "kor", speed=0.5)
-    assert slower.audio.duration > 1.6 * spoken.audio.duration
+    # the inner phones: the first and last lose whatever edge silence is trimmed from the output
+    assert slower.durations_s[1:-1].sum() > 1.8 * spoken.durations_s[1:-1].sum()
+    assert slower.audio.duration > 1.3 * spoken.audio.duration
     ref = load_audio(next(p for p in sorted((voice_dir.parent.parent).glob("**/b03.wav"))))
     styled = TrainedVoice(voice_dir, speaker="b", style_ref=ref)
     assert styled.style.shape[1] >= 2  # a sequence of style vectors, not one
@@ -367,3 +368,28 @@ def test_lead_in_and_tail_silence_is_trimmed_from_the_phones_that_held_it():
     assert kept.tolist() == [2, 6, 12, 3, 0]  # 6 frames off the front, 11 off the back
     loud = np.full((10, 80), 0.0, np.float32)
     assert len(_trim_silence(loud, np.array([4, 6]))[0]) == 10  # nothing quiet: nothing cut
+
+
+def test_training_audio_loses_its_edge_silence():
+    from malsori.engines.tts.trained.data import EDGE_KEEP_FRAMES, _trim_edges
+    from malsori.engines.tts.trained.features import FeatureConfig, extract
+
+    config = FeatureConfig(sample_rate=16000)
+    rng = np.random.default_rng(0)
+    t = np.arange(int(0.5 * 16000)) / 16000
+    speech = (0.3 * np.sin(2 * np.pi * 220 * t) * (1 + 0.2 * rng.standard_normal(len(t)))).astype(np.float32)
+    hush = (1e-5 * rng.standard_normal(int(0.4 * 16000))).astype(np.float32)
+    whole = extract(Audio(np.concatenate([hush, speech, hush, hush]), 16000), config)
+    kept = _trim_edges(whole)
+    speech_frames = 0.5 / config.frame_s
+    assert abs(len(kept.mel) - (speech_frames + 2 * EDGE_KEEP_FRAMES)) <= 4, (len(kept.mel), speech_frames)
+    assert len(kept.mel) == len(kept.f0) == len(kept.energy)
+    assert kept.energy[EDGE_KEEP_FRAMES + 2] > whole.energy[:5].max() + 5  # the speech is what stayed
+
+
+def test_binarisation_waits_for_the_soft_alignment_then_ramps_in():
+    from malsori.engines.tts.trained.train import Recipe, binarize_weight
+
+    recipe = Recipe(steps=1000, binarize_from=0.2, binarize_ramp=0.1)
+    weights = [binarize_weight(recipe, s) for s in (0, 200, 250, 300, 900)]
+    assert weights == [0.0, 0.0, 0.5, 1.0, 1.0]

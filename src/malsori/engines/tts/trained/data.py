@@ -17,13 +17,15 @@ import numpy as np
 import torch
 
 from malsori.engines.tts.trained.align import beta_binomial_prior
-from malsori.engines.tts.trained.features import FeatureConfig, extract
+from malsori.engines.tts.trained.features import FeatureConfig, Features, extract
 from malsori.engines.tts.trained.symbols import PhoneSet
 from malsori.errors import MalsoriError
 
 NEUTRAL = "neutral"
 MAX_FRAMES_PER_PHONE = 60  # ~0.7 s a phone on average: the transcript is not this audio's
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: edge silence trimmed
+EDGE_SILENCE_DB = 40.0  # frames this far below the loudest, before the speech or after it, are cut
+EDGE_KEEP_FRAMES = 3
 
 
 class DataError(MalsoriError):
@@ -158,7 +160,7 @@ def _item(u: Utterance, config: FeatureConfig, phone_set: PhoneSet, speakers: li
     phones = np.asarray(phone_set.ids(u.text), np.int64)
     if len(phones) == 0:
         raise DataError(f"metadata.tsv:{u.line}: {u.path.name}: the transcript has nothing to say")
-    f = extract(audio, config)
+    f = _trim_edges(extract(audio, config))
     if len(f.mel) < len(phones):
         raise DataError(f"metadata.tsv:{u.line}: {u.path.name}: {len(phones)} phones in {audio.duration:.2f} s: "
                         "the transcript is longer than its audio (wrong file?)")
@@ -166,6 +168,15 @@ def _item(u: Utterance, config: FeatureConfig, phone_set: PhoneSet, speakers: li
         raise DataError(f"metadata.tsv:{u.line}: {u.path.name}: {len(phones)} phones in {audio.duration:.2f} s: "
                         "the transcript is far shorter than its audio (wrong file?)")
     return Item(u.path.name, speakers.index(u.speaker), u.emotion, phones, f.mel, f.f0, f.energy)
+
+
+def _trim_edges(f: Features) -> Features:
+    """Cut the lead-in and trailing silence: no phone stands for it, so the aligner would have to
+    give it to the first and last phones (which then learn to last a second)."""
+    loud = np.flatnonzero(f.energy > f.energy.max() - EDGE_SILENCE_DB / 20 * np.log(10))
+    start = max(int(loud[0]) - EDGE_KEEP_FRAMES, 0)
+    end = min(int(loud[-1]) + 1 + EDGE_KEEP_FRAMES, len(f.mel))
+    return Features(f.mel[start:end], f.f0[start:end], f.energy[start:end])
 
 
 def _cache_key(utterances: list[Utterance], config: FeatureConfig, phone_set: PhoneSet) -> str:

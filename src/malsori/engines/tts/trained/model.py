@@ -188,6 +188,17 @@ class AcousticModel(nn.Module):
         return self.style(mel)
 
     # --- training ------------------------------------------------------------------------------
+    def alignment_scores(self, phones: torch.Tensor, mel: torch.Tensor, prior: torch.Tensor) -> torch.Tensor:
+        """log P(phone | frame) from the aligner plus the log prior, (B, T, N); padding phones at -1e4.
+
+        The aligner's scores are normalised over the phones *before* the prior is added. Left
+        unnormalised, the forward-sum (CTC) loss lets a frame make every phone unlikely and give
+        itself to the blank, so each phone is matched at one spike frame and the hard durations
+        collapse to a frame each (what the first real run did)."""
+        outside = (phones == 0).unsqueeze(1)
+        scores = self.aligner(self.embedding(phones).transpose(1, 2), mel).masked_fill(outside, -1e4)
+        return (scores.log_softmax(-1) + prior).masked_fill(outside, -1e4)
+
     def forward(self, batch: dict, binarize: float = 0.0) -> dict:
         """Losses for one batch (see ``data.collate`` for its keys)."""
         phones, mel = batch["phones"], batch["mel"]
@@ -196,9 +207,7 @@ class AcousticModel(nn.Module):
         frame_mask = torch.arange(mel.shape[1]).unsqueeze(0) < frame_lengths.unsqueeze(1)
 
         # alignment, learned from the text and the frames themselves
-        embedded = self.embedding(phones).transpose(1, 2)
-        scores = self.aligner(embedded, mel) + batch["prior"]
-        scores = scores.masked_fill(~phone_mask.unsqueeze(1), -1e4)
+        scores = self.alignment_scores(phones, mel, batch["prior"])
         log_soft = scores.log_softmax(-1).masked_fill(~frame_mask.unsqueeze(-1), 0.0)
         hard = align.monotonic_search(log_soft, phone_lengths, frame_lengths)
         durations = hard.sum(1)  # (B, N)

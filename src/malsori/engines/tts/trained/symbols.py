@@ -1,7 +1,8 @@
 """Text to phone ids. Korean goes through malsori's own front-end (numbers, Hanja, English words,
 then Standard Pronunciation), and each syllable becomes its letters, onset and coda kept apart
-(ㄱ at the start of a syllable is not the same sound as ㄱ at its end). Other languages are spelled
-with the characters the training transcripts use."""
+(ㄱ at the start of a syllable is not the same sound as ㄱ at its end), and the silent onset ㅇ is
+left out: with no sound of its own, the aligner gave it the following vowel's frames. Other
+languages are spelled with the characters the training transcripts use."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from malsori.text.ko.hangul import CODAS, ONSETS, VOWELS, is_syllable, split
 PAD = "<pad>"
 PAUSES = (" ", ",", ".", "?", "!")
 _ENDS = {"…": ".", ";": ",", ":": ",", "、": ",", "。": ".", "？": "?", "！": "!", "，": ","}
-KOREAN_SYMBOLS = [PAD, *PAUSES, *ONSETS, *VOWELS, *("_" + c for c in CODAS if c)]
+SILENT_ONSET = "ㅇ"
+KOREAN_SYMBOLS = [PAD, *PAUSES, *(o for o in ONSETS if o != SILENT_ONSET), *VOWELS, *("_" + c for c in CODAS if c)]
 
 
 def korean_phones(text: str, pronounce: bool = True) -> list[str]:
@@ -26,7 +28,7 @@ def korean_phones(text: str, pronounce: bool = True) -> list[str]:
     for ch in _tidy(text):
         if is_syllable(ch):
             onset, vowel, coda = split(ch)
-            phones += [onset, vowel] + (["_" + coda] if coda else [])
+            phones += ([] if onset == SILENT_ONSET else [onset]) + [vowel] + (["_" + coda] if coda else [])
         elif ch in PAUSES:
             if ch == " " and (not phones or phones[-1] in PAUSES):
                 continue

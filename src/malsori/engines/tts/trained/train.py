@@ -35,7 +35,8 @@ class Recipe:
     batch_frames: int = 6000  # mel frames a batch (~70 s of speech at 22.05 kHz, hop 256)
     learning_rate: float = 1e-3
     warmup: int = 1000
-    binarize_from: float = 0.1  # fraction of training after which the alignment is pushed to be hard
+    binarize_from: float = 0.2  # fraction of training after which the alignment is pushed to be hard,
+    binarize_ramp: float = 0.1  # its weight growing to 1 over this fraction
     checkpoint_every: int = 500
     snapshot_every: int = 2000  # weights alone kept aside (training/snapshots/), for quality against training time
     log_every: int = 25
@@ -102,11 +103,9 @@ def train(data_dir: str | Path, voice_dir: str | Path, recipe: Recipe | str = "s
         counters = restore(saved, model, optimizer, scheduler)
 
     batcher = Batcher(corpus, recipe.batch_frames, recipe.seed, recipe.curriculum)
-    binarize_step = int(recipe.binarize_from * recipe.steps)
-
     def step_losses(step: int):
         batch = batcher.batch(step, recipe.steps)
-        return model(batch, binarize=1.0 if step >= binarize_step else 0.0), len(batch["speaker"])
+        return model(batch, binarize=binarize_weight(recipe, step)), len(batch["speaker"])
 
     def record() -> dict:
         return {"recipe": asdict(recipe), "language": language, "sample_rate": corpus.features.sample_rate,
@@ -122,6 +121,12 @@ def train(data_dir: str | Path, voice_dir: str | Path, recipe: Recipe | str = "s
         export_voice(voice_dir, corpus=corpus)
     return TrainResult(voice_dir, counters.step, counters.wall_s, losses, parameter_count(model),
                        counters.items / max(counters.wall_s, 1e-9))
+
+
+def binarize_weight(recipe: Recipe, step: int) -> float:
+    """0 until the soft alignment has settled, then rising linearly to 1."""
+    start, ramp = recipe.binarize_from * recipe.steps, max(recipe.binarize_ramp * recipe.steps, 1.0)
+    return float(np.clip((step - start) / ramp, 0.0, 1.0))
 
 
 def read_log(voice_dir: Path) -> dict[str, np.ndarray]:

@@ -125,10 +125,11 @@ class TrainedVoice:
         speaker = np.array([self._speaker(voice) if voice else self.speaker], np.int64)
         style = self.style if style is None else style
         h, log_dur, pitch, energy = self._run("encoder.onnx", phones=ids, speaker=speaker, style=style.astype(np.float32))
-        frames = np.maximum(np.expm1(log_dur[0]), 0.0) / speed
+        frames = np.maximum(np.expm1(log_dur[0]), 0.0)
         pitch, energy = pitch[0], energy[0]
-        if self.keep_register:
+        if self.keep_register:  # on the model's own pace: the register must not undo a speed asked for
             frames, pitch = self._hold_register(phones, frames, pitch)
+        frames = frames / speed
         durations = np.maximum(np.round(frames), 1).astype(np.int64)[None]
         mel = self._run("decoder.onnx", encodings=h, durations=durations, pitch=pitch[None].astype(np.float32),
                         energy=energy[None].astype(np.float32), speaker=speaker)[0][0]
