@@ -41,11 +41,13 @@ def render(result, fmt: str) -> str:
         return "\n".join(_with_speaker(s) for s in result.segments if s.target_text) + "\n"
     if fmt == "json":
         return json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n"
-    if fmt == "srt":
-        blocks = [f"{i}\n{_timestamp(a, ',')} --> {_timestamp(b, ',')}\n{t}\n"
-                  for i, (a, b, t) in enumerate(_cues(result.segments), 1)]
-        return "\n".join(blocks)
-    if fmt == "vtt":
-        blocks = [f"{_timestamp(a, '.')} --> {_timestamp(b, '.')}\n{t}\n" for a, b, t in _cues(result.segments)]
-        return "WEBVTT\n\n" + "\n".join(blocks)
+    if fmt in ("srt", "vtt"):
+        return subtitles(_cues(result.segments), fmt)
     raise ValueError(f"unknown format {fmt!r}")
+
+
+def subtitles(cues, fmt: str) -> str:
+    """SRT or WebVTT from (start, end, text) cues."""
+    if fmt == "srt":
+        return "\n".join(f"{i}\n{_timestamp(a, ',')} --> {_timestamp(b, ',')}\n{t}\n" for i, (a, b, t) in enumerate(cues, 1))
+    return "WEBVTT\n\n" + "\n".join(f"{_timestamp(a, '.')} --> {_timestamp(b, '.')}\n{t}\n" for a, b, t in cues)

@@ -57,20 +57,52 @@ def front_end(language: str) -> Callable[[str], str]:
     return lambda text: text
 
 
+@dataclass
+class SpeechChunk:
+    """One sentence's speech, with the silence that goes before it."""
+
+    paragraph: int
+    text: str  # as written
+    spoken: str  # what the synthesizer was given
+    pause_s: float
+    samples: np.ndarray  # mono, within [-1, 1], at ``sample_rate`` (the first sentence's rate)
+    sample_rate: int
+
+
+def iter_speech(lines: Iterable[str], language: str, synthesizer: Synthesizer | None = None,
+                voice: str | None = None, speed: float = 1.0) -> Iterator[SpeechChunk]:
+    """Speak ``lines`` sentence by sentence, lazily: what a file or a network stream is made of."""
+    language = normalize_language(language)
+    if synthesizer is None:
+        synthesizer, voice = synthesizer_for(language, voice)
+    options = {}
+    if speed != 1.0:
+        if not getattr(synthesizer, "supports_speed", False):
+            raise MalsoriError(f"{synthesizer.name} cannot change its speed")
+        options["speed"] = speed
+    if hasattr(synthesizer, "begin_document"):
+        synthesizer.begin_document()  # a voice that keeps one register across the document starts afresh
+    prepare = front_end(language)
+    rate = None
+    for number, paragraph in enumerate(paragraphs(lines)):
+        for k, sentence in enumerate(split_sentences(paragraph)):
+            text = prepare(sentence)
+            if not re.search(r"\w", text):
+                continue  # punctuation only: nothing to say
+            audio = synthesizer.synthesize(text, language, voice, **options).to_mono()
+            pause = 0.0 if rate is None else PARAGRAPH_PAUSE_S if k == 0 else SENTENCE_PAUSE_S
+            rate = rate or audio.sample_rate
+            yield SpeechChunk(number, sentence, text, pause, np.clip(audio.resample(rate).samples, -1.0, 1.0), rate)
+
+
 def speak_document(lines: Iterable[str], language: str, output: str | Path, synthesizer: Synthesizer | None = None,
                    voice: str | None = None, progress: Callable[[int], None] | None = None,
-                   max_minutes: float = MAX_MINUTES) -> list[SpokenSentence]:
+                   max_minutes: float = MAX_MINUTES, speed: float = 1.0) -> list[SpokenSentence]:
     """Speak every sentence of ``lines`` into the WAV/FLAC file ``output``; returns where each
     sentence is in it. ``progress`` is called with the number of characters done so far. Speech
     longer than ``max_minutes`` stops the run and nothing is written."""
     import soundfile as sf
 
-    language = normalize_language(language)
-    if synthesizer is None:
-        synthesizer, voice = synthesizer_for(language, voice)
-    if hasattr(synthesizer, "begin_document"):
-        synthesizer.begin_document()  # a voice that keeps one register across the document starts afresh
-    prepare = front_end(language)
     target = Path(output)
     check_output(target, SPEECH_SUFFIXES, "speech")
     spoken: list[SpokenSentence] = []
@@ -79,30 +111,23 @@ def speak_document(lines: Iterable[str], language: str, output: str | Path, synt
     writer = None
     with atomic_path(target) as tmp:
         try:
-            for number, paragraph in enumerate(paragraphs(lines)):
-                for k, sentence in enumerate(split_sentences(paragraph)):
-                    text = prepare(sentence)
-                    if not re.search(r"\w", text):
-                        continue  # punctuation only: nothing to say
-                    audio = synthesizer.synthesize(text, language, voice).to_mono()
-                    if writer is None:
-                        rate = audio.sample_rate
-                        writer = sf.SoundFile(str(tmp), "w", samplerate=rate, channels=1,
-                                              subtype="PCM_16", format="WAV" if target.suffix.lower() == ".wav" else "FLAC")
-                    elif spoken:
-                        pause = PARAGRAPH_PAUSE_S if k == 0 else SENTENCE_PAUSE_S
-                        writer.write(np.zeros(int(round(pause * rate)), np.float32))
-                        clock += pause
-                    samples = np.clip(audio.resample(rate).samples, -1.0, 1.0)
-                    writer.write(samples)
-                    spoken.append(SpokenSentence(number, sentence, text, clock, clock + len(samples) / rate))
-                    clock += len(samples) / rate
-                    if clock > max_minutes * 60:
-                        raise OutputError(f"the speech would last over {max_minutes:g} minutes: stopped, nothing "
-                                          "written (raise --max-minutes for a longer document)")
-                    done_chars += len(sentence)
-                    if progress:
-                        progress(done_chars)
+            for chunk in iter_speech(lines, language, synthesizer, voice, speed):
+                rate = chunk.sample_rate
+                if writer is None:
+                    writer = sf.SoundFile(str(tmp), "w", samplerate=rate, channels=1,
+                                          subtype="PCM_16", format="WAV" if target.suffix.lower() == ".wav" else "FLAC")
+                writer.write(np.zeros(int(round(chunk.pause_s * rate)), np.float32))
+                clock += chunk.pause_s
+                writer.write(chunk.samples)
+                seconds = len(chunk.samples) / rate
+                spoken.append(SpokenSentence(chunk.paragraph, chunk.text, chunk.spoken, clock, clock + seconds))
+                clock += seconds
+                if clock > max_minutes * 60:
+                    raise OutputError(f"the speech would last over {max_minutes:g} minutes: stopped, nothing "
+                                      "written (raise --max-minutes for a longer document)")
+                done_chars += len(chunk.text)
+                if progress:
+                    progress(done_chars)
         finally:
             if writer is not None:
                 writer.close()

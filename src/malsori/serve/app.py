@@ -69,6 +69,10 @@ def create_app(translator=None, log_dir: Path | None = None, *, max_upload_mb: f
             state["translator"] = Translator()
         return state["translator"]
 
+    from malsori.serve.openai_api import add_openai_routes
+
+    add_openai_routes(app, get_translator)
+
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def page():
         return (STATIC / "index.html").read_text(encoding="utf-8")

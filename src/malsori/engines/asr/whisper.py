@@ -17,6 +17,7 @@ from malsori.protocols import Segment, Transcript, Word
 SAMPLE_RATE = 16_000
 DRAFT_TOKENS_PER_S = 15  # a bound for drafts; Korean runs to ~12 tokens a second
 UNSPACED = {"zh", "ja", "th", "lo", "my", "yue"}  # Whisper's languages written without spaces
+FALLBACK_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 PROMPT_TOKENS = 224  # previous text given to a streaming decode, at most (Whisper's own: 448 // 2)
 
 
@@ -38,6 +39,8 @@ class WhisperRecognizer:
         self.cpu_threads = cpu_threads
         self.beam_size = beam_size
         self.word_timestamps = word_timestamps
+        self.prompt: str | None = None
+        self.temperature = 0.0
         # Streaming drafts (see ``draft``): encoder window >= audio + pad and >= min, in seconds.
         self.draft_min_s, self.draft_pad_s = draft_min_s, draft_pad_s
         self._model = None
@@ -48,10 +51,19 @@ class WhisperRecognizer:
 
     def with_word_timestamps(self) -> "WhisperRecognizer":
         """A twin that times each word, sharing this one's loaded model."""
-        if self.word_timestamps:
-            return self
+        return self if self.word_timestamps else self.with_options(word_timestamps=True)
+
+    def with_options(self, word_timestamps: bool | None = None, prompt: str | None = None,
+                     temperature: float | None = None) -> "WhisperRecognizer":
+        """A twin sharing this one's loaded model that decodes differently: timed words, an
+        initial prompt (spellings, names, style to follow), a sampling temperature (0: beam search)."""
         twin = copy.copy(self)
-        twin.word_timestamps = True
+        if word_timestamps is not None:
+            twin.word_timestamps = word_timestamps
+        if prompt is not None:
+            twin.prompt = prompt
+        if temperature is not None:
+            twin.temperature = temperature
         twin._model = self.model
         return twin
 
@@ -102,7 +114,9 @@ class WhisperRecognizer:
         code = self._check_language(language)
         segments, info = self.model.transcribe(
             self._samples(audio), language=code, task=task, beam_size=self.beam_size,
-            word_timestamps=self.word_timestamps, vad_filter=False,
+            word_timestamps=self.word_timestamps, vad_filter=False, initial_prompt=self.prompt,
+            # 0 keeps faster-whisper's fallback ladder (beam search, then sampling when it loops)
+            temperature=self.temperature or FALLBACK_TEMPERATURES,
         )
         out = []
         for seg in segments:
