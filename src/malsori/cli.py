@@ -474,6 +474,41 @@ def serve(
 
 
 @app.command()
+def wyoming(
+    uri: str = typer.Option("tcp://127.0.0.1:10300", "--uri", help="tcp://HOST:PORT, unix://PATH or stdio://"),
+    allow_remote: bool = typer.Option(False, "--allow-remote", help="required to bind to a non-loopback address"),
+):
+    """Wyoming server (Home Assistant's speech protocol): speech recognition and synthesis."""
+    import asyncio
+    from urllib.parse import urlparse
+
+    from malsori.errors import MalsoriError
+
+    parsed = urlparse(uri)
+    if parsed.scheme not in ("tcp", "unix", "stdio"):
+        _fail(MalsoriError(f"--uri {uri!r}: use tcp://HOST:PORT, unix://PATH or stdio://"))
+    if parsed.scheme == "tcp":
+        if parsed.hostname is None or parsed.port is None:
+            _fail(MalsoriError(f"--uri {uri!r}: a tcp:// address needs a host and a port"))
+        if parsed.hostname not in ("127.0.0.1", "localhost", "::1") and not allow_remote:
+            _fail(MalsoriError(f"refusing to listen on {parsed.hostname}: add --allow-remote to serve beyond this machine"))
+    try:
+        from malsori.serve.wyoming import serve as serve_wyoming
+
+        if parsed.scheme == "tcp":
+            from malsori.serve.guards import ensure_can_listen
+
+            ensure_can_listen(parsed.hostname, parsed.port)
+        if parsed.scheme != "stdio":  # on stdio, stdout is the protocol
+            typer.echo(f"malsori: Wyoming server on {uri} (Ctrl-C stops)", err=True)
+        asyncio.run(serve_wyoming(uri))
+    except MalsoriError as exc:
+        _fail(exc)
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command()
 def demo(output: Path = typer.Option(Path("out/demo_es.wav"), "-o", "--output")):
     """Speak an English sentence with the bundled voice, then translate it into Spanish speech."""
     from malsori.errors import MalsoriError

@@ -23,7 +23,6 @@ from __future__ import annotations
 import io
 import re
 import struct
-import threading
 
 import numpy as np
 from fastapi import FastAPI, File, Form, Request, UploadFile
@@ -31,6 +30,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 
 from malsori.errors import MalsoriError
+from malsori.serve.engines import Recognizers, UnknownModel, guess_language, installed_recognisers, installed_voices
 
 OPENAI_ASR_MODELS = ("whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe")
 OPENAI_TTS_MODELS = ("tts-1", "tts-1-hd", "gpt-4o-mini-tts")
@@ -39,7 +39,6 @@ OPENAI_VOICES = ("alloy", "ash", "ballad", "cedar", "coral", "echo", "fable", "m
 TEXT_FORMATS = ("json", "text", "srt", "verbose_json", "vtt")
 AUDIO_FORMATS = {"wav": "audio/wav", "pcm": "audio/pcm", "flac": "audio/flac", "mp3": "audio/mpeg",
                  "opus": "audio/ogg"}
-RECOGNISER_BACKENDS = ("faster-whisper", "vosk")  # what /v1/audio/transcriptions can run
 OPUS_RATES = (8000, 12000, 16000, 24000, 48000)  # the only rates Opus codes
 PCM_RATE = 24000  # OpenAI's "pcm": raw 16-bit little-endian mono at 24 kHz
 MAX_INPUT_CHARS = 4096  # OpenAI's own limit for /audio/speech
@@ -56,43 +55,14 @@ def error_body(message: str, param: str | None = None, code: str | None = None) 
 
 
 def _error_response(exc: MalsoriError) -> JSONResponse:
+    if isinstance(exc, UnknownModel):
+        return JSONResponse(error_body(f"The model {str(exc)}", "model", "model_not_found"), status_code=404)
     status = getattr(exc, "status", 400)
     return JSONResponse(error_body(str(exc), getattr(exc, "param", None), getattr(exc, "code", None)), status_code=status)
 
 
-class Recognizers:
-    """The recognisers behind the ``model`` names, each loaded once and shared by all requests."""
-
-    def __init__(self):
-        self._engines: dict[str, object] = {}
-        self._lock = threading.Lock()
-
-    def get(self, model: str):
-        from malsori.models.catalog import CATALOG, is_available
-
-        model_id = default_recognizer_id() if model in OPENAI_ASR_MODELS else model
-        if not _is_recogniser(CATALOG.get(model_id)):
-            raise ApiError(f"The model `{model}` does not exist or is not a speech recogniser; "
-                           f"GET /v1/models lists them", 404, "model", "model_not_found")
-        if not is_available(model_id):
-            raise ApiError(f"The model `{model}` is not installed here (malsori models import)", 404, "model",
-                           "model_not_found")
-        with self._lock:
-            if model_id not in self._engines:
-                from malsori.pipelines.engines import build_engine
-
-                self._engines[model_id] = build_engine(model_id)
-            return self._engines[model_id]
-
-
-def default_recognizer_id() -> str:
-    from malsori.models.catalog import is_available
-
-    return next((m for m in ("whisper-base", "whisper-tiny.en") if is_available(m)), "whisper-base")
-
-
 def add_openai_routes(app: FastAPI, get_translator) -> None:
-    recognizers = Recognizers()
+    recognizers = Recognizers(aliases=OPENAI_ASR_MODELS)
 
     @app.post("/v1/audio/transcriptions")
     async def transcriptions(request: Request, file: UploadFile | None = File(None), model: str = Form("whisper-1"),
@@ -341,13 +311,6 @@ def streaming_wav_header(rate: int) -> bytes:
             + b"data" + struct.pack("<I", 0xFFFFFFFF))
 
 
-def guess_language(text: str) -> str:
-    """Korean when most letters are Hangul, otherwise English (``language`` says otherwise)."""
-    letters = [c for c in text if c.isalpha()]
-    hangul = sum(1 for c in letters if "\uac00" <= c <= "\ud7a3" or "\u3131" <= c <= "\u318e")
-    return "kor" if letters and hangul >= 0.5 * len(letters) else "eng"
-
-
 def _voice(model: str, voice) -> str | None:
     """The voice to speak with: an installed voice (by ``model`` or ``voice``), an engine's own
     voice name, or None (OpenAI's names) for the language's default."""
@@ -389,15 +352,7 @@ async def _json_body(request: Request) -> dict:
 # --- models ----------------------------------------------------------------------------------
 
 def listed_models() -> list[str]:
-    from malsori.models.catalog import CATALOG, is_available, voices_dir
-
-    installed = [m for m, card in CATALOG.items() if _is_recogniser(card) and is_available(m)]
-    voices = sorted(p.name for p in voices_dir().iterdir() if p.is_dir()) if voices_dir().is_dir() else []
-    return [*OPENAI_ASR_MODELS, *OPENAI_TTS_MODELS, *installed, *voices]
-
-
-def _is_recogniser(card) -> bool:
-    return card is not None and "asr" in card.tasks and card.backend in RECOGNISER_BACKENDS
+    return [*OPENAI_ASR_MODELS, *OPENAI_TTS_MODELS, *installed_recognisers(), *installed_voices()]
 
 
 def _model_entry(model_id: str) -> dict:
