@@ -24,7 +24,7 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 
 $(VENV)/.installed-dev: $(VENV)/.installed
 	bash scripts/install_system_deps.sh --test
-	$(BIN)/python -m pip install -q -e '.[serve,dev,seamless,nllb,speaker,ko,tts]'
+	$(BIN)/python -m pip install -q -e '.[serve,dev,seamless,nllb,speaker,ko,tts,ray]'
 	bash scripts/install_korean_voice.sh || echo "malsori: the Korean MBROLA voice is not installed; its tests are skipped" >&2
 	bash scripts/install_mbrola_voices.sh $(SPANISH_VOICES) || echo "malsori: the Spanish MBROLA voices are not installed; their tests are skipped" >&2
 	touch $@

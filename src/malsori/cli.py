@@ -474,6 +474,44 @@ def serve(
 
 
 @app.command()
+def batch(
+    manifest: Path = typer.Argument(..., help="TSV (path[, id, src, tgt]) or JSONL manifest, or a folder of audio"),
+    task: str = typer.Option(..., "--task", help="asr, s2tt, s2st or diarize"),
+    output: Path = typer.Option(..., "-o", "--output", help="folder for the outputs and results.jsonl"),
+    tgt: Optional[str] = typer.Option(None, "--tgt", help="target language (s2tt, s2st), unless the manifest says"),
+    src: Optional[str] = typer.Option(None, "--src", help="spoken language (asr needs it), unless the manifest says"),
+    fmt: str = typer.Option("txt", "-f", "--format", help="text output of asr/s2tt: txt, srt, vtt, json"),
+    ray: Optional[str] = typer.Option(None, "--ray", help="run on Ray: 'local' starts a cluster here, or a cluster's address"),
+    workers: Optional[int] = typer.Option(None, "--workers", help="Ray workers (default: the cluster's CPUs)"),
+    quiet: bool = typer.Option(False, "-q", "--quiet"),
+):
+    """Many recordings through one pipeline; a rerun skips what is done, failures are recorded."""
+    from malsori.errors import MalsoriError
+    from malsori.pipelines.batch import BatchOptions, run_batch
+    from malsori.pipelines.formats import FORMATS
+
+    if fmt not in FORMATS:
+        _fail(MalsoriError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}"))
+
+    def report(row, done: int, total: int):
+        if not quiet:
+            state = "ok" if row.status == "ok" else f"error: {row.error}"
+            typer.echo(f"[{done}/{total}] {row.id}: {state} ({row.seconds:.1f} s)", err=True)
+
+    try:
+        summary = run_batch(manifest, BatchOptions(task, tgt, src, fmt), output, ray, workers, report)
+    except MalsoriError as exc:
+        _fail(exc)
+    except KeyboardInterrupt:
+        _fail(MalsoriError(f"interrupted: finished items are in {output / 'results.jsonl'}; run again to go on"))
+    rtf = f", RTF {summary.rtf:.3f}" if summary.rtf else ""
+    typer.echo(f"{summary.ok} done, {summary.failed} failed, {summary.skipped} done before "
+               f"({summary.total} items) in {summary.wall_s:.1f} s{rtf} -> {summary.results}", err=True)
+    if summary.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
 def wyoming(
     uri: str = typer.Option("tcp://127.0.0.1:10300", "--uri", help="tcp://HOST:PORT, unix://PATH or stdio://"),
     allow_remote: bool = typer.Option(False, "--allow-remote", help="required to bind to a non-loopback address"),
