@@ -393,3 +393,25 @@ def test_binarisation_waits_for_the_soft_alignment_then_ramps_in():
     recipe = Recipe(steps=1000, binarize_from=0.2, binarize_ramp=0.1)
     weights = [binarize_weight(recipe, s) for s in (0, 200, 250, 300, 900)]
     assert weights == [0.0, 0.0, 0.5, 1.0, 1.0]
+
+
+def test_a_style_reference_sets_the_outputs_pitch_and_loudness(trained):
+    from malsori.engines.tts.trained.features import FeatureConfig
+    from malsori.engines.tts.trained.voice import TrainedVoice, reference_prosody
+
+    voice_dir, _ = trained
+    root = voice_dir.parent.parent
+    low = load_audio(next(root.glob("**/a03.wav")))  # eSpeak NG's default Korean voice
+    high = load_audio(next(root.glob("**/b03.wav")))  # its f3 variant, pitched higher
+    features = FeatureConfig.from_dict(json.loads((voice_dir / "voice.json").read_text())["features"])
+    low_f0, high_f0 = reference_prosody(low, features)[0], reference_prosody(high, features)[0]
+    assert high_f0 > low_f0 + 0.2
+
+    def spoken_f0(reference, match=True):
+        voice = TrainedVoice(voice_dir, speaker="a", style_ref=reference, keep_register=False, match_reference=match)
+        return reference_prosody(voice.synthesize("나무 아래에서 쉬었다.", "kor"), features)[0]
+
+    after_low, after_high = spoken_f0(low), spoken_f0(high)
+    # a tiny model follows its pitch input only part of the way (measured: 0.38 of a 0.72 gap)
+    assert after_high - after_low > 0.3 * (high_f0 - low_f0), (after_low, after_high, low_f0, high_f0)
+    assert abs(after_high - high_f0) < abs(spoken_f0(high, match=False) - high_f0) + 0.05

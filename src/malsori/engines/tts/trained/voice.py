@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from malsori.audio import Audio
-from malsori.engines.tts.trained.features import FeatureConfig, griffin_lim, log_mel, spectrum_to_waveform
+from malsori.engines.tts.trained.features import FeatureConfig, griffin_lim, log_f0, log_mel, spectrum_to_waveform
+from malsori.engines.tts.trained.features import energy as frame_energy
 from malsori.engines.tts.trained.symbols import PAUSES, PhoneSet
 from malsori.errors import LanguageError, MalsoriError, ModelError
 from malsori.languages import normalize_language
@@ -41,14 +42,17 @@ class Spoken:
 
 class TrainedVoice:
     """A voice trained by ``malsori tts train``. ``speaker``: one of the card's speakers (default
-    the one with most training speech... the first listed); ``emotion``: a stored style;
-    ``style_ref``: a recording whose manner of speaking to carry (overrides ``emotion``)."""
+    the first listed); ``emotion``: a stored style; ``style_ref``: a recording whose manner of
+    speaking to carry (overrides ``emotion``). With a reference, the learned style sequence steers
+    the model, and ``match_reference`` (default on) also sets the output's pitch level and range
+    and its loudness to the reference's measured ones: the learned path alone moved them too little
+    (docs/benchmarks.md)."""
 
     supports_speed = True
 
     def __init__(self, voice_dir: str | Path, speaker: str | None = None, emotion: str | None = None,
                  style_ref: Audio | None = None, iterations: int = 32, keep_register: bool = True,
-                 vocoder: str = "auto"):
+                 vocoder: str = "auto", match_reference: bool = True):
         self.voice_dir = Path(voice_dir)
         if not is_voice_dir(self.voice_dir):
             raise ModelError(f"{voice_dir}: not a malsori voice folder (no voice.json of format malsori-voice)")
@@ -73,6 +77,7 @@ class TrainedVoice:
         self._lock = threading.Lock()
         self._register: list[tuple[float, float]] = []
         self.style = self.reference_style(style_ref) if style_ref is not None else self.stored_style(emotion)
+        self.reference = reference_prosody(style_ref, self.features) if style_ref is not None and match_reference else None
 
     # --- Synthesizer protocol -------------------------------------------------------------------
     @property
@@ -123,10 +128,13 @@ class TrainedVoice:
             raise MalsoriError(f"nothing to say in {text[:60]!r}")
         ids = np.array([[self.phone_set.index[p] for p in phones]], np.int64)
         speaker = np.array([self._speaker(voice) if voice else self.speaker], np.int64)
+        match = self.reference is not None and style is None  # the reference measured belongs to self.style
         style = self.style if style is None else style
         h, log_dur, pitch, energy = self._run("encoder.onnx", phones=ids, speaker=speaker, style=style.astype(np.float32))
         frames = np.maximum(np.expm1(log_dur[0]), 0.0)
         pitch, energy = pitch[0], energy[0]
+        if match:
+            pitch, energy = self._match_reference(phones, pitch, energy, int(speaker[0]))
         if self.keep_register:  # on the model's own pace: the register must not undo a speed asked for
             frames, pitch = self._hold_register(phones, frames, pitch)
         frames = frames / speed
@@ -141,6 +149,24 @@ class TrainedVoice:
         else:
             samples = griffin_lim(mel * self._stats["mel_std"] + self._stats["mel_mean"], self.features, self.iterations)
         return Spoken(Audio(samples, self.sample_rate), phones, durations[0] * self.features.frame_s, pitch, energy)
+
+    def _match_reference(self, phones: list[str], pitch: np.ndarray, energy: np.ndarray, speaker: int):
+        """The spoken phones' pitch moved to the reference's level and range (in this speaker's
+        normalised units), and their energy to the reference's level."""
+        spoken = np.array([p not in PAUSES for p in phones])
+        if spoken.sum() < 2:
+            return pitch, energy
+        ref_f0_mean, ref_f0_std, ref_energy = self.reference
+        level = (ref_f0_mean - self._stats["f0_mean"][speaker]) / self._stats["f0_std"][speaker]
+        spread = ref_f0_std / self._stats["f0_std"][speaker]
+        own = pitch[spoken]
+        scale = np.clip(spread / max(float(own.std()), 1e-3), 0.5, 2.0)
+        pitch = pitch.copy()
+        pitch[spoken] = (own - own.mean()) * scale + level
+        energy = energy.copy()
+        target = (ref_energy - float(self._stats["energy_mean"])) / float(self._stats["energy_std"])
+        energy[spoken] += target - energy[spoken].mean()
+        return pitch, energy
 
     def _hold_register(self, phones: list[str], frames: np.ndarray, pitch: np.ndarray):
         """Pull this sentence's mean pitch and pace part of the way toward the document's so far,
@@ -178,6 +204,20 @@ class TrainedVoice:
                 session = self._sessions[graph] = ort.InferenceSession(str(path), options,
                                                                        providers=["CPUExecutionProvider"])
         return session.run(None, inputs)
+
+
+def reference_prosody(audio: Audio, features: FeatureConfig) -> tuple[float, float, float] | None:
+    """(mean, standard deviation) of a recording's log-F0 over its voiced frames, and its mean log
+    energy over its speech, in the units the voice was trained on; None if it has too little voicing."""
+    samples = audio.to_mono().resample(features.sample_rate).samples
+    frames = len(log_mel(samples, features))
+    f0 = log_f0(samples, features, frames)
+    level = frame_energy(samples, features)[:frames]
+    speech = level > level.max() - SILENCE_BELOW_DB / 20 * np.log(10)
+    voiced = f0[(f0 > 0) & speech]
+    if len(voiced) < 10:
+        return None
+    return float(voiced.mean()), float(voiced.std()), float(level[speech].mean())
 
 
 SILENCE_BELOW_DB = 40.0  # under the loudest frame: the recordings' lead-in and tail, which the model learned too
