@@ -138,6 +138,13 @@ def separability(features: dict[str, list[tuple[float, float]]]) -> float:
 
 
 def style(voice_dir: Path, sentences: list[str], speakers: tuple[str, ...] = ("emb", "emf", "emg", "ema", "nea")) -> None:
+    for match in (False, True):
+        print("  learned style + the reference's pitch and loudness matched (the default)" if match else
+              "  learned style alone (match_reference=False)")
+        style_table(voice_dir, sentences, speakers, match)
+
+
+def style_table(voice_dir: Path, sentences: list[str], speakers: tuple[str, ...], match: bool) -> None:
     from malsori.audio import load_audio
     from malsori.engines.tts.trained.voice import TrainedVoice
 
@@ -161,7 +168,8 @@ def style(voice_dir: Path, sentences: list[str], speakers: tuple[str, ...] = ("e
         for e, audios in refs.items():
             outs = []
             for audio, text in zip(audios, sentences):
-                voice = TrainedVoice(voice_dir, speaker=speaker, style_ref=audio, keep_register=False)
+                voice = TrainedVoice(voice_dir, speaker=speaker, style_ref=audio, keep_register=False,
+                                     match_reference=match)
                 outs.append(f0_energy(voice.synthesize(text, "kor")))
             out_feats[e] = outs
         for e in emotions:
