@@ -68,6 +68,19 @@ class SpeechChunk:
     samples: np.ndarray  # mono, within [-1, 1], at ``sample_rate`` (the first sentence's rate)
     sample_rate: int
 
+    def with_pause(self, rate: int | None = None) -> np.ndarray:
+        """The pause, then the speech, at ``rate`` (default its own)."""
+        samples = np.concatenate([np.zeros(int(round(self.pause_s * self.sample_rate)), np.float32), self.samples])
+        if rate is not None and rate != self.sample_rate:
+            from malsori.audio import Audio
+
+            samples = np.clip(Audio(samples, self.sample_rate).resample(rate).samples, -1.0, 1.0)
+        return samples
+
+    def pcm16(self, rate: int | None = None) -> bytes:
+        """``with_pause`` as 16-bit little-endian PCM: what network protocols carry."""
+        return (self.with_pause(rate) * 32767).astype("<i2").tobytes()
+
 
 def iter_speech(lines: Iterable[str], language: str, synthesizer: Synthesizer | None = None,
                 voice: str | None = None, speed: float = 1.0) -> Iterator[SpeechChunk]:

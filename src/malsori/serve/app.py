@@ -40,6 +40,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.websockets import WebSocketDisconnect
 
 from malsori.errors import AudioError, MalsoriError
+from malsori.serve.engines import check_voice_name
 from malsori.serve.guards import (MB, ServeLimits, StreamSlots, UploadLimit, UploadTooLarge,
                                   upload_too_large_response)
 
@@ -118,8 +119,7 @@ def create_app(translator=None, log_dir: Path | None = None, *, max_upload_mb: f
         from fastapi.responses import Response
 
         try:
-            if voice is not None and ("/" in voice or "\\" in voice or voice.startswith((".", "~"))):
-                raise MalsoriError("voice: give an installed voice's name, not a path")
+            check_voice_name(voice)
             if len(text) > MAX_SPEAK_CHARS:
                 raise MalsoriError(f"the text is over {MAX_SPEAK_CHARS} characters: send it in parts")
             reference = await run_in_threadpool(_load_upload, style_ref.file) if style_ref is not None else None

@@ -3,6 +3,7 @@ and shared by all connections, the voices a client can name, and a guess at a te
 
 from __future__ import annotations
 
+import re
 import threading
 
 from malsori.errors import MalsoriError
@@ -68,3 +69,11 @@ def guess_language(text: str) -> str:
     letters = [c for c in text if c.isalpha()]
     hangul = sum(1 for c in letters if "\uac00" <= c <= "\ud7a3" or "\u3131" <= c <= "\u318e")
     return "kor" if letters and hangul >= 0.5 * len(letters) else "eng"
+
+
+def check_voice_name(name: str | None) -> str | None:
+    """A voice a client names: installed voices and engines' voices have names; a path on the
+    server is refused."""
+    if name is not None and (re.fullmatch(r"[\w.+-]+", name) is None or name.startswith(".")):
+        raise MalsoriError("voice: give an installed voice's name, not a path (paths on the server are refused)")
+    return name

@@ -21,7 +21,6 @@ exception types (400 BadRequestError, 404 NotFoundError)."""
 from __future__ import annotations
 
 import io
-import re
 import struct
 
 import numpy as np
@@ -30,7 +29,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 
 from malsori.errors import MalsoriError
-from malsori.serve.engines import Recognizers, UnknownModel, guess_language, installed_recognisers, installed_voices
+from malsori.serve.engines import (Recognizers, UnknownModel, check_voice_name, guess_language, installed_recognisers,
+                                   installed_voices)
 
 OPENAI_ASR_MODELS = ("whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe")
 OPENAI_TTS_MODELS = ("tts-1", "tts-1-hd", "gpt-4o-mini-tts")
@@ -63,6 +63,7 @@ def _error_response(exc: MalsoriError) -> JSONResponse:
 
 def add_openai_routes(app: FastAPI, get_translator) -> None:
     recognizers = Recognizers(aliases=OPENAI_ASR_MODELS)
+    cascades: dict = {}  # model -> the Translator around it, for translations into other languages
 
     @app.post("/v1/audio/transcriptions")
     async def transcriptions(request: Request, file: UploadFile | None = File(None), model: str = Form("whisper-1"),
@@ -87,10 +88,14 @@ def add_openai_routes(app: FastAPI, get_translator) -> None:
             engine = recognizers.get(model)
             target = _language(target_language, "target_language") or "eng"
 
-            def cascade():  # OpenAI's names share the server's translator; a model asked for gets its own
+            def cascade():  # OpenAI's names share the server's translator; a model asked for gets its own, kept
                 from malsori.pipelines.translate import Translator
 
-                return get_translator() if model in OPENAI_ASR_MODELS else Translator(recognizers=[engine])
+                if model in OPENAI_ASR_MODELS:
+                    return get_translator()
+                if model not in cascades:
+                    cascades[model] = Translator(recognizers=[engine])
+                return cascades[model]
 
             result = await run_in_threadpool(_translate, engine, cascade, audio, target, prompt, options)
         except MalsoriError as exc:
@@ -266,28 +271,17 @@ class SpeechJob:
             raise ApiError("nothing to speak in `input`", param="input")
         return first, chunks
 
-    @staticmethod
-    def _samples(chunk, rate: int) -> np.ndarray:
-        """The chunk's pause and speech at ``rate``."""
-        from malsori.audio import Audio
-
-        samples = np.concatenate([np.zeros(int(round(chunk.pause_s * chunk.sample_rate)), np.float32), chunk.samples])
-        return np.clip(Audio(samples, chunk.sample_rate).resample(rate).samples, -1, 1)
-
-    def _pcm(self, chunk, rate: int) -> bytes:
-        return (self._samples(chunk, rate) * 32767).astype("<i2").tobytes()
-
     async def stream(self, started):
         first, rest = started
         rate = PCM_RATE if self.response_format == "pcm" else first.sample_rate
         if self.response_format == "wav":
             yield streaming_wav_header(rate)
-        yield self._pcm(first, rate)
+        yield first.pcm16(rate)
         while True:
             chunk = await run_in_threadpool(next, rest, None)
             if chunk is None:
                 return
-            yield self._pcm(chunk, rate)
+            yield chunk.pcm16(rate)
 
     def encode_whole(self, started) -> bytes:
         import soundfile as sf
@@ -298,7 +292,7 @@ class SpeechJob:
         rate = first.sample_rate
         if fmt == "OGG" and rate not in OPUS_RATES:
             rate = 48000
-        samples = np.concatenate([self._samples(c, rate) for c in [first, *rest]])
+        samples = np.concatenate([c.with_pause(rate) for c in [first, *rest]])
         buf = io.BytesIO()
         sf.write(buf, samples, rate, format=fmt, subtype=subtype)
         return buf.getvalue()
@@ -317,8 +311,11 @@ def _voice(model: str, voice) -> str | None:
     from malsori.models.catalog import voices_dir
 
     for name in (voice, model):
-        if isinstance(name, str) and name and not _is_safe_name(name):
-            raise ApiError("voices are named, not given as paths", param="voice")
+        if isinstance(name, str) and name:
+            try:
+                check_voice_name(name)
+            except MalsoriError as exc:
+                raise ApiError(str(exc), param="voice") from None
     if model not in OPENAI_TTS_MODELS:
         if not (voices_dir() / model).is_dir():
             raise ApiError(f"The model `{model}` does not exist: use tts-1 or an installed voice "
@@ -331,10 +328,6 @@ def _voice(model: str, voice) -> str | None:
     if not isinstance(voice, str):
         raise ApiError("`voice` must be a voice name", param="voice")
     return voice
-
-
-def _is_safe_name(name: str) -> bool:
-    return re.fullmatch(r"[\w.+-]+", name) is not None and not name.startswith(".")
 
 
 async def _json_body(request: Request) -> dict:

@@ -21,7 +21,8 @@ from functools import partial
 import numpy as np
 
 from malsori.errors import MalsoriError
-from malsori.serve.engines import Recognizers, guess_language, installed_recognisers, installed_voices
+from malsori.serve.engines import (Recognizers, check_voice_name, guess_language, installed_recognisers,
+                                   installed_voices)
 
 ASR_RATE = 16000
 MAX_AUDIO_S = 600.0  # a voice command is seconds long; a client that never stops is cut off here
@@ -89,6 +90,7 @@ def make_handler_class():
             self.request = None  # the pending Transcribe
             self.converter = AudioChunkConverter(rate=ASR_RATE, width=2, channels=1)
             self.pcm: list[bytes] | None = None
+            self.pcm_bytes = 0
             self.streamed_text: list[str] | None = None
             self.streamed_voice = None
 
@@ -106,12 +108,13 @@ def make_handler_class():
             elif Transcribe.is_type(event.type):
                 self.request = Transcribe.from_event(event)
             elif AudioStart.is_type(event.type):
-                self.pcm = []
+                self.pcm, self.pcm_bytes = [], 0
             elif AudioChunk.is_type(event.type):
                 if self.pcm is None:
                     raise MalsoriError("audio-chunk before audio-start")
                 self.pcm.append(self.converter.convert(AudioChunk.from_event(event)).audio)
-                if sum(map(len, self.pcm)) > MAX_AUDIO_S * ASR_RATE * 2:
+                self.pcm_bytes += len(self.pcm[-1])
+                if self.pcm_bytes > MAX_AUDIO_S * ASR_RATE * 2:
                     raise MalsoriError(f"over {MAX_AUDIO_S:g} s of audio in one request: dropped")
             elif AudioStop.is_type(event.type):
                 await self._transcribe()
@@ -144,8 +147,8 @@ def make_handler_class():
             audio = Audio(np.frombuffer(pcm, "<i2").astype(np.float32) / 32768, ASR_RATE)
             transcript = await asyncio.get_running_loop().run_in_executor(
                 None, partial(engine.transcribe, audio, language))
-            await self.write_event(Transcript(text=transcript.text, language=_iso1([transcript.language])[0]
-                                              if _iso1([transcript.language]) else None).event())
+            spoken = _iso1([transcript.language])
+            await self.write_event(Transcript(text=transcript.text, language=spoken[0] if spoken else None).event())
 
         async def _speak(self, text: str, voice) -> None:
             from malsori.pipelines.speak import iter_speech, synthesizer_for
@@ -153,9 +156,7 @@ def make_handler_class():
             if not text.strip():
                 raise MalsoriError("nothing to speak: the text is empty")
             language = _language(voice.language if voice else None) or guess_language(text)
-            name = voice.name if voice and voice.name else None
-            if name is not None and any(c in name for c in "/\\") or (name or "").startswith((".", "~")):
-                raise MalsoriError("voices are named, not given as paths")
+            name = check_voice_name(voice.name if voice and voice.name else None)
             loop = asyncio.get_running_loop()
             engine, engine_voice = await loop.run_in_executor(None, partial(synthesizer_for, language, _voice(name)))
             chunks = iter_speech(text.splitlines(), language, engine, engine_voice)
@@ -166,9 +167,7 @@ def make_handler_class():
             await self.write_event(AudioStart(rate=rate, width=2, channels=1).event())
             chunk = first
             while chunk is not None:
-                samples = np.concatenate([np.zeros(int(round(chunk.pause_s * rate)), np.float32), chunk.samples])
-                await self.write_event(AudioChunk(rate=rate, width=2, channels=1,
-                                                  audio=(samples * 32767).astype("<i2").tobytes()).event())
+                await self.write_event(AudioChunk(rate=rate, width=2, channels=1, audio=chunk.pcm16()).event())
                 chunk = await loop.run_in_executor(None, next, chunks, None)
             await self.write_event(AudioStop().event())
 

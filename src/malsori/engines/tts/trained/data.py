@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from malsori.engines.tts.trained.align import beta_binomial_prior
-from malsori.engines.tts.trained.features import FeatureConfig, Features, extract
+from malsori.engines.tts.trained.features import FeatureConfig, Features, extract, loud_span
 from malsori.engines.tts.trained.symbols import PhoneSet
 from malsori.errors import MalsoriError
 
@@ -173,9 +173,7 @@ def _item(u: Utterance, config: FeatureConfig, phone_set: PhoneSet, speakers: li
 def _trim_edges(f: Features) -> Features:
     """Cut the lead-in and trailing silence: no phone stands for it, so the aligner would have to
     give it to the first and last phones (which then learn to last a second)."""
-    loud = np.flatnonzero(f.energy > f.energy.max() - EDGE_SILENCE_DB / 20 * np.log(10))
-    start = max(int(loud[0]) - EDGE_KEEP_FRAMES, 0)
-    end = min(int(loud[-1]) + 1 + EDGE_KEEP_FRAMES, len(f.mel))
+    start, end = loud_span(f.energy[:len(f.mel)], EDGE_KEEP_FRAMES, EDGE_SILENCE_DB)
     return Features(f.mel[start:end], f.f0[start:end], f.energy[start:end])
 
 

@@ -125,6 +125,18 @@ def energy(samples: np.ndarray, config: FeatureConfig) -> np.ndarray:
     return np.log(np.maximum(np.linalg.norm(magnitude, axis=1), LOG_FLOOR)).astype(np.float32)
 
 
+def loud_frames(level: np.ndarray, below_db: float = 40.0) -> np.ndarray:
+    """Frames of a natural-log level track within ``below_db`` of its loudest: the speech, as
+    against a recording's lead-in and tail silence."""
+    return level > level.max() - below_db / 20 * np.log(10)
+
+
+def loud_span(level: np.ndarray, keep: int, below_db: float = 40.0) -> tuple[int, int]:
+    """(start, end) frames from the first loud frame to the last, widened by ``keep`` each side."""
+    loud = np.flatnonzero(loud_frames(level, below_db))
+    return max(int(loud[0]) - keep, 0), min(int(loud[-1]) + 1 + keep, len(level))
+
+
 def log_f0(samples: np.ndarray, config: FeatureConfig, frames: int) -> np.ndarray:
     """Log-F0 per mel frame (Praat's autocorrelation pitch), 0 where unvoiced."""
     import parselmouth

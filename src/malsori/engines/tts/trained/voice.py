@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from malsori.audio import Audio
-from malsori.engines.tts.trained.features import FeatureConfig, griffin_lim, log_f0, log_mel, spectrum_to_waveform
+from malsori.engines.tts.trained.features import (FeatureConfig, griffin_lim, log_f0, log_mel, loud_frames, loud_span,
+                                                  spectrum_to_waveform)
 from malsori.engines.tts.trained.features import energy as frame_energy
 from malsori.engines.tts.trained.symbols import PAUSES, PhoneSet
 from malsori.errors import LanguageError, MalsoriError, ModelError
@@ -210,10 +211,9 @@ def reference_prosody(audio: Audio, features: FeatureConfig) -> tuple[float, flo
     """(mean, standard deviation) of a recording's log-F0 over its voiced frames, and its mean log
     energy over its speech, in the units the voice was trained on; None if it has too little voicing."""
     samples = audio.to_mono().resample(features.sample_rate).samples
-    frames = len(log_mel(samples, features))
-    f0 = log_f0(samples, features, frames)
-    level = frame_energy(samples, features)[:frames]
-    speech = level > level.max() - SILENCE_BELOW_DB / 20 * np.log(10)
+    level = frame_energy(samples, features)
+    f0 = log_f0(samples, features, len(level))
+    speech = loud_frames(level, SILENCE_BELOW_DB)
     voiced = f0[(f0 > 0) & speech]
     if len(voiced) < 10:
         return None
@@ -227,10 +227,7 @@ KEEP_FRAMES = 4
 def _trim_silence(mel: np.ndarray, durations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Drop the quiet frames before the speech and after it (keeping a few), and take them off
     the first and last phones' durations."""
-    level = np.log(np.exp(mel).sum(1))
-    loud = np.flatnonzero(level > level.max() - SILENCE_BELOW_DB / 20 * np.log(10))
-    start = max(int(loud[0]) - KEEP_FRAMES, 0)
-    end = min(int(loud[-1]) + 1 + KEEP_FRAMES, len(mel))
+    start, end = loud_span(np.log(np.exp(mel).sum(1)), KEEP_FRAMES, SILENCE_BELOW_DB)
     durations = durations.copy()
     cut_front, cut_back = start, len(mel) - end
     for order in (range(len(durations)), range(len(durations) - 1, -1, -1)):
