@@ -443,8 +443,6 @@ def announcement(piper):
 
 @pytest.mark.slow
 def test_long_utterance_streams_what_whole_file_recognition_hears(translator, announcement):
-    from collections import Counter
-
     from malsori.eval.metrics import normalize, wer
     from malsori.pipelines.stream import StreamingTranslator, run_stream
 
@@ -455,10 +453,12 @@ def test_long_utterance_streams_what_whole_file_recognition_hears(translator, an
     # Greedy drafts commit a word the full decode gets right now and then ("fast in" for "fasten").
     assert wer([offline], [streamed]) <= 0.1, (offline, streamed)
     assert wer([CABIN_ANNOUNCEMENT], [streamed]) <= 0.15, streamed
-    # No word pair said more often than the text says it ("will come. will come" across a cut).
-    pairs = lambda text: Counter(zip(*(normalize(text, "eng").split()[k:] for k in range(2))))  # noqa: E731
-    said = pairs(CABIN_ANNOUNCEMENT)
-    assert not [pair for pair, n in pairs(streamed).items() if n > max(1, said[pair])], streamed
+    # No word pair said twice in a row ("will come. will come" across a cut). A pair the recogniser
+    # mishears the same way twenty words apart ("fast in" for both "fasten"s) is not a repeat.
+    words = normalize(streamed, "eng").split()
+    pairs = list(zip(words, words[1:]))
+    repeated = [pair for k, pair in enumerate(pairs) if pair in pairs[max(0, k - 8):k]]
+    assert not repeated, streamed
     assert len(run.utterances) == 1  # one utterance: no cut at max_utterance_s
 
 
