@@ -17,7 +17,10 @@ reference. ``eval`` measures, each beside its baselines run in the same process:
   --style-ref for 5 tatoeba sentences: median F0 and mean energy of the output against the
   reference's, and whether the four emotions are told apart by (F0, energy) as well as the
   references are (leave-one-out nearest centroid).
-- speed: real-time factor of synthesis (ONNX + Griffin-Lim) on this machine's CPU threads.
+- speed: real-time factor of synthesis (ONNX + Griffin-Lim, and ONNX + the neural vocoder) on this
+  machine's CPU threads.
+Once the voice has a neural vocoder (``malsori tts train-vocoder``), intelligibility, speaker and
+speed are measured with both it and Griffin-Lim, in the same run.
 """
 
 from __future__ import annotations
@@ -186,31 +189,39 @@ def style_table(voice_dir: Path, sentences: list[str], speakers: tuple[str, ...]
               flush=True)
 
 
-def speed(voice_dir: Path, sentences: list[str]) -> None:
-    from malsori.engines.tts.trained import features
+def vocoders(voice_dir: Path) -> list[str]:
+    """Griffin-Lim always; the voice's neural vocoder too once ``malsori tts train-vocoder`` made one."""
     from malsori.engines.tts.trained.voice import TrainedVoice
 
-    voice = TrainedVoice(voice_dir, speaker=SPEAKER, keep_register=False)
-    voice.synthesize(sentences[0], "kor")  # sessions loaded, G2P warm
-    vocoder_s = 0.0
-    original = features.griffin_lim
+    return ["griffin-lim"] + (["neural"] if TrainedVoice(voice_dir).vocoder == "neural" else [])
 
-    def timed(*args, **kwargs):
-        nonlocal vocoder_s
-        t0 = time.perf_counter()
-        out = original(*args, **kwargs)
-        vocoder_s += time.perf_counter() - t0
-        return out
 
+def speed(voice_dir: Path, sentences: list[str], vocoder: str) -> None:
     import malsori.engines.tts.trained.voice as voice_module
 
-    voice_module.griffin_lim = timed
+    voice = voice_module.TrainedVoice(voice_dir, speaker=SPEAKER, keep_register=False, vocoder=vocoder)
+    voice.synthesize(sentences[0], "kor")  # sessions loaded, G2P warm
+    vocoder_s = 0.0
+
+    def timed(function):
+        def run(*args, **kwargs):
+            nonlocal vocoder_s
+            t0 = time.perf_counter()
+            out = function(*args, **kwargs)
+            vocoder_s += time.perf_counter() - t0
+            return out
+        return run
+
+    # the waveform stage: Griffin-Lim, or the vocoder graph's inverse STFT (its ONNX run counts as the model's)
+    originals = voice_module.griffin_lim, voice_module.spectrum_to_waveform
+    voice_module.griffin_lim, voice_module.spectrum_to_waveform = map(timed, originals)
     t0 = time.perf_counter()
     seconds = sum(voice.synthesize(t, "kor").duration for t in sentences)
     total = time.perf_counter() - t0
-    voice_module.griffin_lim = original
-    print(f"  {len(sentences)} sentences, {seconds:.1f} s of speech: RTF {total / seconds:.3f} "
-          f"(Griffin-Lim {vocoder_s / seconds:.3f}, text front-end + ONNX {(total - vocoder_s) / seconds:.3f})")
+    voice_module.griffin_lim, voice_module.spectrum_to_waveform = originals
+    stage = "Griffin-Lim" if vocoder == "griffin-lim" else "inverse STFT"
+    print(f"  {vocoder:12} {len(sentences)} sentences, {seconds:.1f} s of speech: RTF {total / seconds:.3f} "
+          f"({stage} {vocoder_s / seconds:.3f}, text front-end + ONNX {(total - vocoder_s) / seconds:.3f})")
 
 
 def curve(voice_dir: Path, sentences: list[str], listen) -> None:
@@ -259,8 +270,10 @@ def main() -> None:
     print(f"voice {args.voice.name}: {card['model']['channels']} channels, {t['steps']} steps, "
           f"{t['wall_s'] / 60:.0f} training min, {t['utterances']} utterances ({t['minutes']} min, {t['speakers']} speakers)")
     sentences = tatoeba_korean()[:args.limit]
-    voice = TrainedVoice(args.voice, speaker=SPEAKER, keep_register=False)
-    ours = {f"malsori voice ({SPEAKER})": lambda t: voice.synthesize(t, "kor")}
+    ours = {}
+    for vocoder in vocoders(args.voice):
+        voice = TrainedVoice(args.voice, speaker=SPEAKER, keep_register=False, vocoder=vocoder)
+        ours[f"malsori voice ({SPEAKER}, {vocoder})"] = voice.synthesize
     parts = args.parts.split(",")
     if "intelligibility" in parts:
         listen = whisper_listener()
@@ -281,7 +294,8 @@ def main() -> None:
         style(args.voice, sentences[20:25], tuple(args.style_speakers.split(",")))
     if "speed" in parts:
         print("speed")
-        speed(args.voice, sentences[:20])
+        for vocoder in vocoders(args.voice):
+            speed(args.voice, sentences[:20], vocoder)
 
 
 if __name__ == "__main__":

@@ -415,3 +415,11 @@ def test_a_style_reference_sets_the_outputs_pitch_and_loudness(trained):
     # a tiny model follows its pitch input only part of the way (measured: 0.38 of a 0.72 gap)
     assert after_high - after_low > 0.3 * (high_f0 - low_f0), (after_low, after_high, low_f0, high_f0)
     assert abs(after_high - high_f0) < abs(spoken_f0(high, match=False) - high_f0) + 0.05
+
+    def loudness(audio):
+        return reference_prosody(audio, features).loudness
+
+    for gain in (0.5, 0.1, 1.5):  # the reference's level, measured the same way, within 10%
+        quieter = Audio(low.samples * gain, low.sample_rate)
+        voice = TrainedVoice(voice_dir, speaker="a", style_ref=quieter, keep_register=False)
+        assert abs(loudness(voice.synthesize("나무 아래에서 쉬었다.", "kor")) - loudness(quieter)) < np.log(1.1)

@@ -7,6 +7,7 @@ import json
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -149,6 +150,8 @@ class TrainedVoice:
             samples = spectrum_to_waveform(log_magnitude[0], phase[0], self.features)
         else:
             samples = griffin_lim(mel * self._stats["mel_std"] + self._stats["mel_mean"], self.features, self.iterations)
+        if match:
+            samples = self._match_loudness(samples)
         return Spoken(Audio(samples, self.sample_rate), phones, durations[0] * self.features.frame_s, pitch, energy)
 
     def _match_reference(self, phones: list[str], pitch: np.ndarray, energy: np.ndarray, speaker: int):
@@ -157,7 +160,7 @@ class TrainedVoice:
         spoken = np.array([p not in PAUSES for p in phones])
         if spoken.sum() < 2:
             return pitch, energy
-        ref_f0_mean, ref_f0_std, ref_energy = self.reference
+        ref_f0_mean, ref_f0_std, ref_energy = self.reference[:3]
         level = (ref_f0_mean - self._stats["f0_mean"][speaker]) / self._stats["f0_std"][speaker]
         spread = ref_f0_std / self._stats["f0_std"][speaker]
         own = pitch[spoken]
@@ -168,6 +171,16 @@ class TrainedVoice:
         target = (ref_energy - float(self._stats["energy_mean"])) / float(self._stats["energy_std"])
         energy[spoken] += target - energy[spoken].mean()
         return pitch, energy
+
+    def _match_loudness(self, samples: np.ndarray) -> np.ndarray:
+        """The waveform brought to the reference's loudness: the energy fed to the decoder moves the
+        mel only a little, and the vocoder keeps the model's own level. A second pass makes up for
+        what the limiter took off the peaks."""
+        for _ in range(2):
+            if not np.abs(samples).max() > 1e-4:
+                return samples
+            samples = soft_limit(samples * np.exp(self.reference.loudness - speech_loudness(samples, self.features)))
+        return samples
 
     def _hold_register(self, phones: list[str], frames: np.ndarray, pitch: np.ndarray):
         """Pull this sentence's mean pitch and pace part of the way toward the document's so far,
@@ -207,9 +220,16 @@ class TrainedVoice:
         return session.run(None, inputs)
 
 
-def reference_prosody(audio: Audio, features: FeatureConfig) -> tuple[float, float, float] | None:
-    """(mean, standard deviation) of a recording's log-F0 over its voiced frames, and its mean log
-    energy over its speech, in the units the voice was trained on; None if it has too little voicing."""
+class Prosody(NamedTuple):
+    """What a style reference's delivery is matched on, in the units the voice was trained on."""
+    f0_mean: float  # log-F0 over the voiced speech frames
+    f0_std: float
+    energy: float  # mean log frame energy over the speech (the decoder's energy input)
+    loudness: float  # log RMS of the speech frames (what a listener hears as level; the final gain)
+
+
+def reference_prosody(audio: Audio, features: FeatureConfig) -> Prosody | None:
+    """A recording's pitch level and range and its loudness; None if it has too little voicing."""
     samples = audio.to_mono().resample(features.sample_rate).samples
     level = frame_energy(samples, features)
     f0 = log_f0(samples, features, len(level))
@@ -217,7 +237,24 @@ def reference_prosody(audio: Audio, features: FeatureConfig) -> tuple[float, flo
     voiced = f0[(f0 > 0) & speech]
     if len(voiced) < 10:
         return None
-    return float(voiced.mean()), float(voiced.std()), float(level[speech].mean())
+    return Prosody(float(voiced.mean()), float(voiced.std()), float(level[speech].mean()), speech_loudness(samples, features))
+
+
+def speech_loudness(samples: np.ndarray, features: FeatureConfig) -> float:
+    """Log RMS over the frames within ``SILENCE_BELOW_DB`` of the loudest (pauses and edges left out)."""
+    hop = features.hop
+    frames = samples[:len(samples) // hop * hop].reshape(-1, hop).astype(np.float64)
+    rms = np.sqrt((frames ** 2).mean(1) + 1e-12)
+    speech = loud_frames(np.log(rms), SILENCE_BELOW_DB)
+    return float(np.log(np.sqrt((rms[speech] ** 2).mean())))
+
+
+def soft_limit(samples: np.ndarray, knee: float = 0.5, ceiling: float = 0.98) -> np.ndarray:
+    """Samples above ``knee`` bent smoothly under ``ceiling`` (slope 1 at the knee): a gain may
+    then raise the level without hard clipping."""
+    size = np.abs(samples)
+    bent = knee + (ceiling - knee) * np.tanh((size - knee) / (ceiling - knee))
+    return np.where(size > knee, np.sign(samples) * bent, samples).astype(np.float32)
 
 
 SILENCE_BELOW_DB = 40.0  # under the loudest frame: the recordings' lead-in and tail, which the model learned too
