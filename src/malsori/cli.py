@@ -727,6 +727,9 @@ app.add_typer(speakers_app, name="speakers")
 from malsori.cli_tts import tts_app  # noqa: E402
 
 app.add_typer(tts_app, name="tts")
+from malsori.cli_separate import separate_app  # noqa: E402
+
+app.add_typer(separate_app, name="separate")
 app.command("diarize")(_diarize)
 
 

@@ -217,6 +217,7 @@ def separate(
     model_dir: Optional[Path] = typer.Option(None, "--model-dir", help="local blind-separation model "
                                              "(separator.json + separator.onnx or .pt)"),
     num_speakers: Optional[int] = typer.Option(None, "--num-speakers"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
 ):
     """Split a mixture into tracks and say which method made them."""
     from malsori.errors import MalsoriError
@@ -228,7 +229,7 @@ def separate(
         check_output_dir(output_dir)
         audio = _load(mixture)
         if enroll is not None:
-            extractor = sep.PickExtractor(model_dir) if model_dir else None
+            extractor = sep.extractor_for(model_dir) if model_dir else None
             result = sep.separate(audio, enrollment=_load(enroll), extractor=extractor)
         elif by_diarization:
             from malsori.pipelines.diarize import SpeakerDiarization
@@ -236,7 +237,10 @@ def separate(
             turns = SpeakerDiarization().apply(audio, uri=mixture.stem, num_speakers=num_speakers)
             result = sep.separate(audio, diarization=turns)
         elif model_dir is not None:
-            result = sep.separate_blind(audio, model_dir)
+            with _chunk_progress("separating", quiet) as progress:
+                result = sep.separate_blind(audio, model_dir, progress)
+            if num_speakers is not None and num_speakers != len(result.tracks):
+                raise MalsoriError(f"{result.method} separates {len(result.tracks)} voices, not {num_speakers}")
         else:
             raise MalsoriError("choose --enroll SPEAKER.wav, --by-diarization or --model-dir DIR")
         if not result.tracks:
@@ -245,6 +249,61 @@ def separate(
     typer.echo(f"method: {result.method}", err=True)
     for path in paths:
         typer.echo(str(path))
+
+
+@speakers_app.command("extract")
+def extract(
+    mixture: Path = typer.Argument(..., help="recording with several voices"),
+    output: Path = typer.Option(..., "-o", "--output", help="the extracted voice (audio file)"),
+    enroll: Optional[Path] = typer.Option(None, "--enroll", help="a recording of the voice to extract"),
+    speaker: Optional[str] = typer.Option(None, "--speaker", help="an enrolled speaker (malsori speakers enroll)"),
+    model_dir: Optional[Path] = typer.Option(None, "--model-dir", help="an extraction model (malsori separate train "
+                                             "--task extraction) or a separation model"),
+    db: Optional[Path] = DB_OPTION,
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
+):
+    """Pull one voice out of a mixture, given a recording of it or an enrolled speaker's name."""
+    import numpy
+
+    from malsori.audio import Audio, save_audio
+    from malsori.errors import MalsoriError
+    from malsori.pipelines import separate as sep
+
+    with _one_line_errors():
+        _check_output(output)
+        if (enroll is None) == (speaker is None):
+            raise MalsoriError("give the voice as --enroll RECORDING or --speaker NAME (one of them)")
+        audio = _load(mixture)
+        if enroll is not None:
+            enrollment = _load(enroll)
+        else:
+            from malsori.pipelines.speaker_store import SpeakerStore
+
+            kept = [a.resample(16000) for a in SpeakerStore(db).recordings(speaker)]
+            enrollment = Audio(numpy.concatenate([a.samples for a in kept]), 16000)
+        extractor = sep.extractor_for(model_dir) if model_dir else None
+        with _chunk_progress("extracting", quiet) as progress:
+            if isinstance(extractor, sep.ConditionedExtractor):
+                voice = extractor.extract(audio, enrollment, progress=progress)
+            else:
+                voice = sep.extract_speaker(audio, enrollment, extractor)
+        save_audio(output, voice)
+    typer.echo(f"method: {getattr(extractor, 'name', 'voicefilter-lite')}", err=True)
+    typer.echo(str(output))
+
+
+@contextlib.contextmanager
+def _chunk_progress(label: str, quiet: bool):
+    """A progress bar over the chunks a long recording is processed in (none when quiet)."""
+    if quiet:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
 @speakers_app.command("profile")

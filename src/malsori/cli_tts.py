@@ -36,8 +36,9 @@ def train(
 
     if recipe not in RECIPES:
         _fail(f"unknown recipe {recipe!r}; choose from {', '.join(RECIPES)}")
-    result = _training(lambda progress: run(data_dir, output, recipe, steps, resume, normalize_language(language),
-                                            sample_rate, progress), threads, quiet)
+    result = training_with_progress(
+        lambda progress: run(data_dir, output, recipe, steps, resume, normalize_language(language), sample_rate, progress),
+        threads, quiet)
     if plot:
         typer.echo(f"log plotted -> {plot_log(output)}", err=True)
     typer.echo(f"{result.step} steps, {result.wall_s / 60:.1f} min, {result.parameters / 1e6:.1f} M parameters, "
@@ -62,12 +63,13 @@ def train_vocoder(
 
     if recipe not in VOCODER_RECIPES:
         _fail(f"unknown recipe {recipe!r}; choose from {', '.join(VOCODER_RECIPES)}")
-    done, wall, _ = _training(lambda progress: run(data_dir, output, recipe, steps, resume, normalize_language(language),
-                                                   sample_rate, progress), threads, quiet)
+    done, wall, _ = training_with_progress(
+        lambda progress: run(data_dir, output, recipe, steps, resume, normalize_language(language), sample_rate, progress),
+        threads, quiet)
     typer.echo(f"vocoder: {done} steps, {wall / 60:.1f} min -> {output / 'vocoder.onnx'}", err=True)
 
 
-def _training(start, threads: Optional[int], quiet: bool):
+def training_with_progress(start, threads: Optional[int], quiet: bool):
     """Run ``start(progress)`` under a progress bar (loss in it); Ctrl-C ends with the resume hint."""
     from malsori.engines.tts.trained.loop import TrainingInterrupted
     from malsori.errors import MalsoriError

@@ -35,3 +35,8 @@ class Interrupted(MalsoriError):
     """The user stopped a job (Ctrl-C); finished work was kept."""
 
     exit_code = 130
+
+
+class DataError(MalsoriError):
+    """Training data or a training run cannot be used as it is (the message says which file or
+    line and why)."""

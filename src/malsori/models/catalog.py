@@ -306,20 +306,35 @@ def voices_dir() -> Path:
     return malsori_home() / "voices"
 
 
+def separators_dir() -> Path:
+    """Where imported separation models live (``--model-dir NAME`` finds them there)."""
+    return malsori_home() / "separators"
+
+
+def is_separator_dir(path: Path) -> bool:
+    card = Path(path) / "separator.json"
+    try:
+        return card.is_file() and json.loads(card.read_text()).get("format") == "malsori-separator"
+    except (OSError, json.JSONDecodeError):
+        return False
+
+
 def import_model(path: str | os.PathLike, model_id: str | None = None, link: bool = False) -> tuple[str, Path]:
     """Copy (or symlink) a local model directory into MALSORI_HOME and record its files' sha256.
     A voice trained by ``malsori tts train`` goes under ``voices/`` by its name (``model_id`` or
-    the folder's), without its training folder (checkpoints, feature cache)."""
+    the folder's), a separator trained by ``malsori separate train`` under ``separators/``, each
+    without its training folder (checkpoints, feature cache)."""
     from malsori.engines.tts.trained.voice import is_voice_dir
 
     src = Path(path).expanduser().resolve()
     if not src.is_dir():
         raise ModelError(f"{src}: not a directory")
-    if is_voice_dir(src):
-        model_id = model_id or src.name
-        if not model_id.replace("-", "").replace("_", "").replace(".", "").isalnum():
-            raise ModelError(f"{model_id!r}: a voice name is letters, digits, '-', '_' and '.'")
-        return model_id, _install(src, voices_dir() / model_id, model_id, link, skip={"training"})
+    for is_kind, home in ((is_voice_dir, voices_dir), (is_separator_dir, separators_dir)):
+        if is_kind(src):
+            model_id = model_id or src.name
+            if not model_id.replace("-", "").replace("_", "").replace(".", "").isalnum():
+                raise ModelError(f"{model_id!r}: a model name is letters, digits, '-', '_' and '.'")
+            return model_id, _install(src, home() / model_id, model_id, link, skip={"training"})
     kind = detect_kind(src)
     model_id = model_id or kind
     if model_id not in CATALOG or CATALOG[model_id].source != "directory":

@@ -1,21 +1,24 @@
 """Speaker separation: one track per voice, three ways, chosen by what the user has.
 
-* ``extract_speaker``: one known voice (an enrolment recording) out of a mixture; VoiceFilter-Lite
-  by default, or any extractor with ``extract(mixture, enrollment)``.
+* ``extract_speaker``: one known voice (an enrolment recording) out of a mixture: a network
+  trained for extraction (``ConditionedExtractor``), blind separation then the source nearest the
+  enrolment (``PickExtractor``), or VoiceFilter-Lite when nothing else is given.
 * ``separate_by_diarization``: no model at all; each speaker's turns kept, the rest muted. Cheap
   and artefact-free, but overlapped speech stays mixed (it goes to every speaker talking then).
-* ``separate_blind``: a two-speaker separation network from a local checkpoint directory (none is
-  bundled: no registry package malsori depends on ships separation weights).
+* ``separate_blind``: a separation network from a model directory, such as one trained by
+  ``malsori separate train`` (``malsori.engines.separation``).
 
-Blind checkpoint directory contract (a TorchScript or ONNX export of any separator)::
+Model directory contract (an ONNX or TorchScript export of any separator)::
 
-    separator.json   {"sample_rate": 8000 or 16000, "name": "convtasnet-libri2mix"}  (name optional)
+    separator.json   {"sample_rate": 8000 or 16000, "name": ..., "task": "separation" or "extraction",
+                      "pad_multiple": n, "min_samples": n, "sha256": {file: digest}}  (all but the rate optional)
     separator.onnx   or  separator.pt (TorchScript)
-                     input: mixture float32 [1, T] at sample_rate; output: sources [1, S, T']
+                     input: mixture float32 [1, T] at sample_rate (padded so that T - min_samples is a
+                     multiple of pad_multiple) [, speaker float32 [1, 192] for extraction];
+                     output: sources [1, S, T']
 
 This keeps asteroid/SpeechBrain (torchaudio, Lightning and ~20 other packages) out of the install:
-their Conv-TasNet or SepFormer should export to it with ``torch.jit.trace`` or ``torch.onnx.export``
-(not tried here; the tests use small models built in place).
+their Conv-TasNet or SepFormer export to it with ``torch.onnx.export``.
 Separators trained on SI-SNR give each source an arbitrary gain and sign, so every source is
 rescaled by its least-squares projection onto the mixture (its share of the mixture).
 """
@@ -35,6 +38,7 @@ from malsori.engines.speaker.voicefilter import fit_length
 from malsori.errors import AudioError, ModelError, OutputError
 from malsori.protocols import Diarization
 
+CHUNK_S = 8.0  # seconds a separation network sees at once (memory bound for long recordings)
 FADE_S = 0.015  # long enough to avoid clicks at a cut, short enough not to leak the neighbour's syllable
 BLIND_RATES = {8000, 16000}
 CONFIG = "separator.json"
@@ -104,30 +108,35 @@ def turn_gain(times: np.ndarray, spans: list[tuple[float, float]], fade: float) 
 
 
 class BlindSeparator:
-    """A separation network from a checkpoint directory (see the module docstring)."""
+    """A separation network from a checkpoint directory (see the module docstring). Long
+    recordings go through in overlapping chunks of ``chunk_s`` seconds, each chunk's sources put
+    in the order that best continues the previous chunk's, so memory stays bounded."""
 
-    def __init__(self, model_dir: str | Path | None):
+    def __init__(self, model_dir: str | Path | None, chunk_s: float = CHUNK_S):
         if model_dir is None or str(model_dir) == "":
-            raise ModelError("blind separation needs a separation model directory (none is bundled); "
+            raise ModelError("blind separation needs a separation model directory; "
                              "give one holding separator.json and separator.onnx or separator.pt")
-        self.model_dir = Path(model_dir)
-        if not self.model_dir.is_dir():
-            raise ModelError(f"separation model directory not found: {self.model_dir}")
+        self.model_dir = _find(model_dir)
         config_path = self.model_dir / CONFIG
         if not config_path.is_file():
             raise ModelError(f"{self.model_dir} has no {CONFIG} (it gives the model's sample_rate)")
         try:
             config = json.loads(config_path.read_text(encoding="utf-8"))
             self.sample_rate = int(config["sample_rate"])
-        except (ValueError, KeyError, TypeError):
+            self.pad_multiple = int(config.get("pad_multiple") or 1)
+            self.min_samples = int(config.get("min_samples") or 1)
+        except (ValueError, KeyError, TypeError, AttributeError):
             raise ModelError(f"{config_path}: not JSON with an integer sample_rate") from None
         if self.sample_rate not in BLIND_RATES:
             raise ModelError(f"{config_path}: sample_rate {self.sample_rate} is not 8000 or 16000")
         self.name = str(config.get("name") or self.model_dir.name)
+        self.task = str(config.get("task") or "separation")
         found = [self.model_dir / f for f in ("separator.onnx", "separator.pt") if (self.model_dir / f).is_file()]
         if not found:
             raise ModelError(f"{self.model_dir} has neither separator.onnx nor separator.pt")
         self.path = found[0]
+        _check_sha256(self.model_dir, config.get("sha256") or {})
+        self.chunk = max(int(chunk_s * self.sample_rate) // 2 * 2, 2 * self.min_samples)
         self._run = None
 
     def _load(self):
@@ -135,26 +144,103 @@ class BlindSeparator:
             self._run = _load_onnx(self.path) if self.path.suffix == ".onnx" else _load_torchscript(self.path)
         return self._run
 
-    def separate(self, mixture: Audio) -> list[Audio]:
-        """Sources at the mixture's rate and length, each scaled to its share of the mixture."""
+    def separate(self, mixture: Audio, speaker: np.ndarray | None = None, progress=None) -> list[Audio]:
+        """Sources at the mixture's rate and length, each scaled to its share of the mixture.
+        ``speaker``: the enrolment embedding an extraction model is conditioned on.
+        ``progress(done, total)`` is called after each chunk."""
         if mixture.frames == 0:
             raise AudioError("the mixture is empty")
+        if (speaker is None) != (self.task != "extraction"):
+            raise ModelError(f"{self.name} is a {self.task} model: "
+                             + ("it needs an enrolment" if speaker is None else "it takes no enrolment"))
         mono = mixture.to_mono().resample(self.sample_rate).samples.astype(np.float32)
         if not np.any(mono):
             raise AudioError("the mixture is silent")
-        sources = np.asarray(self._load()(mono[None, :]), dtype=np.float32)
-        if sources.ndim == 3 and sources.shape[0] == 1:
-            sources = sources[0]
-        if sources.ndim != 2 or sources.shape[0] < 1:
-            raise ModelError(f"{self.path} returned shape {sources.shape}, not [1, sources, samples]")
+        sources = self._chunked(mono, speaker, progress)
         out = []
         for source in sources:
-            source = fit_length(source, len(mono)).astype(np.float64)
+            source = source.astype(np.float64)
             energy = float(np.dot(source, source))
             scale = float(np.dot(source, mono)) / energy if energy > 0 else 0.0
             back = Audio((source * scale).astype(np.float32), self.sample_rate).resample(mixture.sample_rate)
             out.append(Audio(fit_length(back.samples, mixture.frames), mixture.sample_rate))
         return out
+
+    def _once(self, samples: np.ndarray, speaker: np.ndarray | None) -> np.ndarray:
+        """(sources, len(samples)) from one run of the network, padded to a length it tiles."""
+        length = len(samples)
+        target = max(length, self.min_samples)
+        target += -(target - self.min_samples) % self.pad_multiple
+        padded = np.pad(samples, (0, target - length))[None, :]
+        inputs = (padded,) if speaker is None else (padded, speaker[None, :].astype(np.float32))
+        sources = np.asarray(self._load()(*inputs), dtype=np.float32)
+        if sources.ndim == 3 and sources.shape[0] == 1:
+            sources = sources[0]
+        if sources.ndim != 2 or sources.shape[0] < 1:
+            raise ModelError(f"{self.path} returned shape {sources.shape}, not [1, sources, samples]")
+        return np.stack([fit_length(s, length) for s in sources])
+
+    def _chunked(self, samples: np.ndarray, speaker: np.ndarray | None, progress) -> np.ndarray:
+        """Half-overlapping Hann-windowed chunks, added back; each chunk's sources reordered to
+        agree best (correlation over the shared half) with the previous chunk's."""
+        if len(samples) <= self.chunk:
+            out = self._once(samples, speaker)
+            if progress:
+                progress(1, 1)
+            return out
+        hop = self.chunk // 2
+        padded = np.pad(samples, (hop, hop + (-len(samples) % hop)))
+        starts = range(0, len(padded) - self.chunk + 1, hop)
+        window = np.hanning(self.chunk + 1)[:-1].astype(np.float32)  # periodic: halves sum to 1
+        total, previous = None, None
+        for done, start in enumerate(starts, 1):
+            sources = self._once(padded[start:start + self.chunk], speaker)
+            if previous is not None:
+                sources = sources[best_order(previous[:, hop:], sources[:, :hop])]
+            if total is None:
+                total = np.zeros((len(sources), len(padded)), np.float32)
+            total[:, start:start + self.chunk] += sources * window
+            previous = sources
+            if progress:
+                progress(done, len(starts))
+        return total[:, hop:hop + len(samples)]
+
+
+def _find(model_dir: str | Path) -> Path:
+    """A folder, or the name of a separator imported with ``malsori models import``."""
+    from malsori.models.catalog import separators_dir
+
+    path = Path(model_dir)
+    if path.is_dir():
+        return path
+    if path.name == str(model_dir) and (separators_dir() / path.name).is_dir():
+        return separators_dir() / path.name
+    raise ModelError(f"separation model directory not found: {path} (nor an imported separator of that name)")
+
+
+def best_order(before: np.ndarray, after: np.ndarray) -> list[int]:
+    """The order of ``after``'s rows that correlates best, row by row, with ``before``'s."""
+    import itertools
+
+    def unit(x):
+        x = x - x.mean(1, keepdims=True)
+        return x / (np.linalg.norm(x, axis=1, keepdims=True) + 1e-9)
+
+    similarity = unit(before) @ unit(after).T
+    orders = itertools.permutations(range(len(after)))
+    return list(max(orders, key=lambda order: sum(similarity[i, j] for i, j in enumerate(order))))
+
+
+def _check_sha256(model_dir: Path, expected: dict) -> None:
+    """Refuse files whose sha256 differs from the card's (a tampered or half-copied model)."""
+    from malsori.models.catalog import sha256_file
+
+    for name, digest in expected.items():
+        path = model_dir / name
+        if not path.is_file():
+            raise ModelError(f"{model_dir}: {name} is missing")
+        if sha256_file(path) != digest:
+            raise ModelError(f"{path}: sha256 differs from {CONFIG}'s (a damaged or altered file)")
 
 
 def _load_onnx(path: Path):
@@ -164,8 +250,8 @@ def _load_onnx(path: Path):
         session = InferenceSession(str(path), providers=["CPUExecutionProvider"])
     except Exception as exc:
         raise ModelError(f"cannot load {path}: {str(exc).splitlines()[0]}") from None
-    name = session.get_inputs()[0].name
-    return lambda batch: session.run(None, {name: batch})[0]
+    names = [i.name for i in session.get_inputs()]
+    return lambda *inputs: session.run(None, dict(zip(names, inputs)))[0]
 
 
 def _load_torchscript(path: Path):
@@ -178,11 +264,39 @@ def _load_torchscript(path: Path):
     except Exception as exc:
         raise ModelError(f"cannot load {path} as TorchScript: {str(exc).splitlines()[0]}") from None
 
-    def run(batch: np.ndarray) -> np.ndarray:
+    def run(*inputs: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
-            return module(torch.from_numpy(batch)).float().numpy()
+            return module(*map(torch.from_numpy, inputs)).float().numpy()
 
     return run
+
+
+class ConditionedExtractor:
+    """Target-speaker extraction by a network trained for it (``malsori separate train --task
+    extraction``): the enrolment's CAM++ embedding, heard at the model's rate, conditions it."""
+
+    def __init__(self, model_dir: str | Path, encoder=None):
+        self.separator = BlindSeparator(model_dir)
+        if self.separator.task != "extraction":
+            raise ModelError(f"{self.separator.name} is a {self.separator.task} model, not an extraction model")
+        if encoder is None:
+            from malsori.engines.speaker.campplus import CamPlusPlusEncoder
+
+            encoder = CamPlusPlusEncoder()
+        self.encoder = encoder
+        self.name = f"{self.separator.name}+campplus"
+
+    def extract(self, mixture: Audio, enrollment: Audio, progress=None) -> Audio:
+        from malsori.engines.separation.mixing import enrolment_embedding
+
+        vector = enrolment_embedding(enrollment, self.separator.sample_rate, self.encoder)
+        return self.separator.separate(mixture, speaker=vector, progress=progress)[0]
+
+
+def extractor_for(model_dir: str | Path):
+    """The extractor a model folder makes: its own conditioned network, or blind separation
+    followed by picking the source nearest the enrolment."""
+    return ConditionedExtractor(model_dir) if BlindSeparator(model_dir).task == "extraction" else PickExtractor(model_dir)
 
 
 class PickExtractor:
@@ -217,10 +331,10 @@ def _blind(model_dir: str) -> BlindSeparator:
     return BlindSeparator(model_dir)
 
 
-def separate_blind(mixture: Audio, model_dir: str | Path | None) -> SeparationResult:
+def separate_blind(mixture: Audio, model_dir: str | Path | None, progress=None) -> SeparationResult:
     """Blind separation with the model in ``model_dir``: tracks ``source1``, ``source2``..."""
     separator = _blind(str(Path(model_dir).resolve())) if model_dir else BlindSeparator(model_dir)
-    sources = separator.separate(mixture)
+    sources = separator.separate(mixture, progress=progress)
     return SeparationResult({f"source{i}": s for i, s in enumerate(sources, 1)}, separator.name)
 
 

@@ -223,6 +223,14 @@ class SpeakerStore:
         finally:
             db.close()
 
+    def recordings(self, name: str) -> list[Audio]:
+        """The kept audio of a speaker's enrolment recordings (for extraction by voice)."""
+        rows = self._read("SELECT sample_rate, audio FROM recordings WHERE speaker = ? AND audio IS NOT NULL", (name,))
+        if not rows:
+            known = ", ".join(s.name for s in self.speakers()) or "none"
+            raise MalsoriError(f"{self.path}: no kept recordings of {name!r} (enrolled: {known})")
+        return [_audio_from_blob(audio, rate) for rate, audio in rows]
+
     def voiceprints(self) -> dict[str, np.ndarray]:
         """Each speaker's pooled embedding: the normalised mean of their recordings'. Recordings
         without a voiceprint from this encoder are embedded from their kept audio, and the new
