@@ -328,7 +328,7 @@ def test_the_server_speaks_an_installed_voice(trained, corpus_dir, tmp_path, mon
 def test_a_vocoder_trains_exports_and_speaks(trained, corpus_dir, tmp_path):
     import torch
 
-    from malsori.engines.tts.trained.loop import read_log
+    from malsori.training import read_log
     from malsori.engines.tts.trained.vocoder import load_vocoder, train_vocoder, vocoder_dir
     from malsori.engines.tts.trained.voice import TrainedVoice
     from malsori.errors import ModelError

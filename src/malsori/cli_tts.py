@@ -71,7 +71,7 @@ def train_vocoder(
 
 def training_with_progress(start, threads: Optional[int], quiet: bool):
     """Run ``start(progress)`` under a progress bar (loss in it); Ctrl-C ends with the resume hint."""
-    from malsori.engines.tts.trained.loop import TrainingInterrupted
+    from malsori.training import TrainingInterrupted
     from malsori.errors import MalsoriError
 
     if threads:

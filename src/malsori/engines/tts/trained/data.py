@@ -19,17 +19,13 @@ import torch
 from malsori.engines.tts.trained.align import beta_binomial_prior
 from malsori.engines.tts.trained.features import FeatureConfig, Features, extract, loud_span
 from malsori.engines.tts.trained.symbols import PhoneSet
-from malsori.errors import MalsoriError
+from malsori.errors import DataError  # noqa: F401 (raised here, and imported from here by callers)
 
 NEUTRAL = "neutral"
 MAX_FRAMES_PER_PHONE = 60  # ~0.7 s a phone on average: the transcript is not this audio's
 CACHE_VERSION = 2  # 2: edge silence trimmed
 EDGE_SILENCE_DB = 40.0  # frames this far below the loudest, before the speech or after it, are cut
 EDGE_KEEP_FRAMES = 3
-
-
-class DataError(MalsoriError):
-    """The training folder cannot be used as it is (the message says which line and why)."""
 
 
 @dataclass

@@ -22,10 +22,10 @@ import torch
 from malsori.engines.tts.trained.data import Corpus, prepare
 from malsori.engines.tts.trained.model import AcousticModel
 from malsori.engines.tts.trained.train import card_training, load_checkpoint, training_dir
+from malsori.training import to_onnx
 
 FORMAT = "malsori-voice"
 VERSION = 1
-OPSET = 17
 GRAPHS = ("style.onnx", "encoder.onnx", "decoder.onnx")
 
 
@@ -74,20 +74,6 @@ def export_graphs(model: AcousticModel, folder: Path) -> None:
     model.eval()
     for name, (module, args, inputs, outputs, axes) in _examples(model).items():
         to_onnx(module, args, folder / name, inputs, outputs, axes)
-
-
-def to_onnx(module: torch.nn.Module, args: tuple, path: Path, inputs: list[str], outputs: list[str], axes: dict) -> None:
-    """One graph, written atomically. The TorchScript exporter: it handles the length regulator's
-    data-dependent frame count, which the export of ``torch.export`` refuses."""
-    import warnings
-
-    tmp = path.with_name(path.name + ".tmp")
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore", torch.jit.TracerWarning)  # shape checks traced as constants: expected
-        warnings.simplefilter("ignore", DeprecationWarning)  # "legacy exporter": chosen, see above
-        torch.onnx.export(module, args, str(tmp), input_names=inputs, output_names=outputs, dynamic_axes=axes,
-                          opset_version=OPSET, dynamo=False)
-    tmp.replace(path)
 
 
 def stored_styles(model: AcousticModel, corpus: Corpus) -> dict[str, np.ndarray]:

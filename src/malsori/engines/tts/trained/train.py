@@ -17,9 +17,9 @@ import numpy as np
 import torch
 
 from malsori.engines.tts.trained.data import Batcher, Corpus, Curriculum, DataError, prepare
-from malsori.engines.tts.trained.loop import TrainingInterrupted  # noqa: F401 (the CLI catches it from here)
-from malsori.engines.tts.trained.loop import Counters, RunFiles, Schedule, inverse_sqrt, restore, run
-from malsori.engines.tts.trained.loop import read_log as read_run_log
+from malsori.training import TrainingInterrupted  # noqa: F401 (the CLI catches it from here)
+from malsori.training import Counters, RunFiles, Schedule, inverse_sqrt, restore, run
+from malsori.training import read_log as read_run_log
 from malsori.engines.tts.trained.model import AcousticModel, ModelConfig, parameter_count
 
 LOSSES = ("total", "mel", "duration", "pitch", "energy", "align", "binarize", "one_frame")

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 
 from malsori.engines.tts.trained.data import Corpus, DataError, prepare, read_metadata
 from malsori.engines.tts.trained.features import FeatureConfig, mel_basis
-from malsori.engines.tts.trained.loop import Counters, RunFiles, Schedule, inverse_sqrt, restore, run
+from malsori.training import Counters, RunFiles, Schedule, inverse_sqrt, restore, run
 
 LOSSES = ("total", "stft", "mel")
 
@@ -215,7 +215,7 @@ def export_vocoder(voice_dir: str | Path) -> Path:
     model, saved = load_vocoder(voice_dir)
     if saved["speakers"] != card["speakers"] or saved["sample_rate"] != card["sample_rate"]:
         raise DataError(f"{voice_dir}: the vocoder was trained on other speakers or another sample rate than the voice")
-    from malsori.engines.tts.trained.export import to_onnx
+    from malsori.training import to_onnx
 
     example = (torch.randn(1, 20, model.config.n_mels), torch.zeros(1, dtype=torch.long))
     to_onnx(model, example, voice_dir / "vocoder.onnx", ["mel", "speaker"], ["log_magnitude", "phase"],
