@@ -3,8 +3,8 @@ voices to add together, so every step sees mixtures it never saw before.
 
 A corpus is read once from folders or manifests and cached as 16-bit audio at the model's rate.
 Each batch is a pure function of (seed, step), so a resumed run sees exactly the batches it would
-have seen: two different speakers, random segments, the second at a random level relative to the
-first, optional noise (generated: white, pink or brown) and optional reverberation (a synthetic
+have seen: two different speakers, random segments with speech in them, each slightly sped up or
+slowed down, the second at a random level relative to the first, optional noise (generated: white, pink or brown) and optional reverberation (a synthetic
 exponentially decaying room response, the same room for both voices).
 """
 
@@ -39,6 +39,8 @@ class MixRecipe:
     reverb_probability: float = 0.2
     rt60_s: tuple[float, float] = (0.15, 0.6)
     level_dbfs: tuple[float, float] = (-33.0, -18.0)  # RMS of the mixture
+    speed: tuple[float, float] = (0.9, 1.1)  # each voice resampled by a factor in this range: pitch,
+    # formants and tempo move together, so few real speakers stand for more (speed perturbation)
 
 
 @dataclass
@@ -157,6 +159,14 @@ def segment(wave: np.ndarray, length: int, rng: np.random.Generator, tries: int 
     return best
 
 
+def perturbed(wave: np.ndarray, length: int, factor: float, rng: np.random.Generator) -> np.ndarray:
+    """A segment played ``factor`` times faster (linear interpolation): ``length`` samples out."""
+    if abs(factor - 1.0) < 1e-3:
+        return segment(wave, length, rng)
+    taken = segment(wave, int(round(length * factor)), rng)
+    return np.interp(np.arange(length) * factor, np.arange(len(taken)), taken).astype(np.float32)
+
+
 def noise(length: int, rng: np.random.Generator) -> np.ndarray:
     """White, pink or brown noise (a 1/f^a spectrum, a in 0, 1, 2), unit RMS."""
     colour = int(rng.integers(3))
@@ -188,7 +198,7 @@ def draw_mixture(corpus: SpeechCorpus, recipe: MixRecipe, rng: np.random.Generat
     length = int(recipe.segment_s * corpus.sample_rate)
     who = rng.choice(len(corpus.names), size=voices, replace=False)
     picks = [int(rng.choice(corpus.by_speaker[s])) for s in who]
-    sources = [segment(corpus.waves[k], length, rng) for k in picks]
+    sources = [perturbed(corpus.waves[k], length, rng.uniform(*recipe.speed), rng) for k in picks]
     sources = [s / rms(s) for s in sources]
     for i in range(1, voices):
         sources[i] *= 10 ** (rng.uniform(-recipe.relative_db, recipe.relative_db) / 20)
