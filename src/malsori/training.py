@@ -150,6 +150,17 @@ def _truncate_log(path: Path, step: int) -> None:
         path.write_text("".join(kept))
 
 
+def load_trained(path: Path, build: Callable[[dict], torch.nn.Module], what: str):
+    """(model in eval mode, the checkpoint's record) from a run's ``checkpoint.pt``; ``build`` makes
+    the model from the record's ``model_config``."""
+    if not path.is_file():
+        raise DataError(f"{what}: no training run ({path})")
+    saved = torch.load(path, weights_only=False)
+    model = build(saved["model_config"])
+    model.load_state_dict(saved["model"])
+    return model.eval(), saved
+
+
 def inverse_sqrt(warmup: int):
     """Learning-rate factor: linear warm-up, then inverse square root."""
     def factor(step: int) -> float:

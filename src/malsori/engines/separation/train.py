@@ -24,7 +24,7 @@ from malsori.engines.separation.convtasnet import ConvTasNet, SeparatorConfig, p
 from malsori.engines.separation.mixing import (MixingError, MixRecipe, SpeechCorpus, draw_mixture, enrolment_embedding,
                                               load_corpus)
 from malsori.models.catalog import sha256_file
-from malsori.training import Counters, RunFiles, Schedule, inverse_sqrt, restore, run, to_onnx
+from malsori.training import Counters, RunFiles, Schedule, inverse_sqrt, load_trained, restore, run, to_onnx
 
 TASKS = ("separation", "extraction")
 LOSSES = ("total", "si_snr", "si_snri")
@@ -177,13 +177,8 @@ class _Graph(torch.nn.Module):
 
 
 def load_separator(model_dir: Path) -> tuple[ConvTasNet, dict]:
-    path = Path(model_dir) / "training" / "checkpoint.pt"
-    if not path.is_file():
-        raise MixingError(f"{model_dir}: no training run ({path})")
-    saved = torch.load(path, weights_only=False)
-    model = ConvTasNet(SeparatorConfig(**saved["model_config"]))
-    model.load_state_dict(saved["model"])
-    return model.eval(), saved
+    return load_trained(Path(model_dir) / "training" / "checkpoint.pt", lambda c: ConvTasNet(SeparatorConfig(**c)),
+                        str(model_dir))
 
 
 def export_separator(model_dir: str | Path) -> Path:

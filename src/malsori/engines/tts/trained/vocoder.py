@@ -21,7 +21,7 @@ import torch.nn.functional as F
 
 from malsori.engines.tts.trained.data import Corpus, DataError, prepare, read_metadata
 from malsori.engines.tts.trained.features import FeatureConfig, mel_basis
-from malsori.training import Counters, RunFiles, Schedule, inverse_sqrt, restore, run
+from malsori.training import Counters, RunFiles, Schedule, inverse_sqrt, load_trained, restore, run
 
 LOSSES = ("total", "stft", "mel")
 
@@ -196,13 +196,8 @@ def train_vocoder(data_dir: str | Path, voice_dir: str | Path, recipe: VocoderRe
 
 
 def load_vocoder(voice_dir: Path) -> tuple[Vocoder, dict]:
-    path = vocoder_dir(voice_dir) / "checkpoint.pt"
-    if not path.is_file():
-        raise DataError(f"{voice_dir}: no vocoder training run ({path})")
-    saved = torch.load(path, weights_only=False)
-    model = Vocoder(VocoderConfig(**saved["model_config"]))
-    model.load_state_dict(saved["model"])
-    return model.eval(), saved
+    return load_trained(vocoder_dir(voice_dir) / "checkpoint.pt", lambda c: Vocoder(VocoderConfig(**c)),
+                        f"{voice_dir} (vocoder)")
 
 
 def export_vocoder(voice_dir: str | Path) -> Path:
