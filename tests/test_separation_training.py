@@ -268,6 +268,17 @@ def test_the_cli_trains_separates_and_extracts(speech_dir, trained, tmp_path):
     assert load_audio(tmp_path / "low.wav").frames == n
     out = runner.invoke(app, ["speakers", "extract", str(tmp_path / "mix.wav"), "-o", str(tmp_path / "x.wav")])
     assert out.exit_code != 0 and "--enroll RECORDING or --speaker NAME" in out.output
+    # an enrolled speaker's kept recordings are the enrolment
+    db = str(tmp_path / "speakers.db")
+    out = runner.invoke(app, ["speakers", "enroll", "lo", str(speech_dir / "low" / "0.wav"), "--db", db])
+    assert out.exit_code == 0, out.output
+    out = runner.invoke(app, ["speakers", "extract", str(tmp_path / "mix.wav"), "--speaker", "lo", "--db", db,
+                              "--model-dir", str(model_dir), "-o", str(tmp_path / "lo.wav"), "-q"])
+    assert out.exit_code == 0, out.output
+    np.testing.assert_allclose(load_audio(tmp_path / "lo.wav").samples, load_audio(tmp_path / "low.wav").samples, atol=2e-3)
+    out = runner.invoke(app, ["speakers", "extract", str(tmp_path / "mix.wav"), "--speaker", "nobody", "--db", db,
+                              "--model-dir", str(model_dir), "-o", str(tmp_path / "n.wav")])
+    assert out.exit_code != 0 and "no kept recordings of 'nobody'" in out.output
     out = runner.invoke(app, ["separate", "train", str(speech_dir), "-o", str(tmp_path / "cli-model"),
                               "--recipe", "tiny", "--steps", "6", "-q"])
     assert out.exit_code == 0, out.output
