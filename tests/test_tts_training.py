@@ -342,8 +342,17 @@ def test_a_vocoder_trains_exports_and_speaks(trained, corpus_dir, tmp_path):
     assert steps == 60 and log["total"][-3:].mean() < 0.9 * log["total"][:3].mean()
     card = json.loads((voice_dir / "voice.json").read_text())
     assert card["vocoder"]["steps"] == 60
-    voice = TrainedVoice(voice_dir, keep_register=False)
-    assert voice.vocoder == "neural"
+    # by default the voice uses its vocoder only where it measured better than Griffin-Lim
+    measured = card["vocoder"]["mel_error"] < card["vocoder"]["griffin_lim_mel_error"]
+    assert TrainedVoice(voice_dir).vocoder == ("neural" if measured else "griffin-lim")
+    for figures, chosen in (({"mel_error": 0.5, "griffin_lim_mel_error": 0.9}, "neural"),
+                            ({"mel_error": 1.5, "griffin_lim_mel_error": 0.9}, "griffin-lim"), ({}, "griffin-lim")):
+        other = tmp_path / f"card-{chosen}-{len(figures)}"
+        shutil.copytree(voice_dir, other, ignore=shutil.ignore_patterns("training"))
+        entry = {k: v for k, v in card["vocoder"].items() if "error" not in k}
+        (other / "voice.json").write_text(json.dumps({**card, "vocoder": {**entry, **figures}}))
+        assert TrainedVoice(other).vocoder == chosen
+    voice = TrainedVoice(voice_dir, keep_register=False, vocoder="neural")
     neural = voice.speak("학교에 갑니다.", "kor")
     plain = TrainedVoice(voice_dir, keep_register=False, vocoder="griffin-lim").speak("학교에 갑니다.", "kor")
     assert len(neural.audio.samples) == len(plain.audio.samples) and np.isfinite(neural.audio.samples).all()

@@ -190,9 +190,32 @@ def train_vocoder(data_dir: str | Path, voice_dir: str | Path, recipe: VocoderRe
     schedule = Schedule(recipe.steps, recipe.log_every, recipe.checkpoint_every)
     losses = run(files, model, optimizer, scheduler, schedule, counters, step_losses, LOSSES, record, progress,
                  f"malsori tts train-vocoder {data_dir} -o {voice_dir}")
+    quality = compare_with_griffin_lim(model.eval(), corpus, waves)
+    (work / "quality.json").write_text(json.dumps(quality))
     if export:
         export_vocoder(voice_dir)
     return counters.step, counters.wall_s, losses
+
+
+def compare_with_griffin_lim(model: Vocoder, corpus: Corpus, waves: list[np.ndarray], count: int = 8) -> dict:
+    """Log-mel L1 against the recording of the vocoder's waveform and of Griffin-Lim's (32
+    iterations), both from the recording's own mel, over ``count`` utterances: the voice uses its
+    vocoder only where it measured better (a vocoder trained too briefly is worse)."""
+    from malsori.engines.tts.trained.features import griffin_lim, log_mel
+
+    config, stats = corpus.features, corpus.stats
+    errors = {"mel_error": [], "griffin_lim_mel_error": []}
+    for k in np.linspace(0, len(corpus.items) - 1, min(count, len(corpus.items))).astype(int):
+        item, truth = corpus.items[k], waves[k].astype(np.float32) / 32768
+        mel = log_mel(truth, config)
+        with torch.no_grad():
+            ours = model.waveform(torch.from_numpy(((mel - stats["mel_mean"]) / stats["mel_std"])[None].astype(np.float32)),
+                                  torch.tensor([item.speaker]))[0].numpy()
+        for key, audio in (("mel_error", ours), ("griffin_lim_mel_error", griffin_lim(mel, config))):
+            heard = log_mel(audio, config)
+            n = min(len(heard), len(mel))
+            errors[key].append(float(np.abs(heard[:n] - mel[:n]).mean()))
+    return {key: round(float(np.mean(v)), 4) for key, v in errors.items()}
 
 
 def load_vocoder(voice_dir: Path) -> tuple[Vocoder, dict]:
@@ -201,7 +224,8 @@ def load_vocoder(voice_dir: Path) -> tuple[Vocoder, dict]:
 
 
 def export_vocoder(voice_dir: str | Path) -> Path:
-    """``vocoder.onnx`` beside the voice's graphs, and the card says so (the voice then uses it)."""
+    """``vocoder.onnx`` beside the voice's graphs, and the card says so with how it compared with
+    Griffin-Lim (the voice uses it by default only where it measured better)."""
     voice_dir = Path(voice_dir)
     card_path = voice_dir / "voice.json"
     if not card_path.is_file():
@@ -215,8 +239,10 @@ def export_vocoder(voice_dir: str | Path) -> Path:
     example = (torch.randn(1, 20, model.config.n_mels), torch.zeros(1, dtype=torch.long))
     to_onnx(model, example, voice_dir / "vocoder.onnx", ["mel", "speaker"], ["log_magnitude", "phase"],
             {"mel": {1: "frames"}, "log_magnitude": {2: "frames"}, "phase": {2: "frames"}})
+    quality = vocoder_dir(voice_dir) / "quality.json"
     card["vocoder"] = {"kind": "frame-rate STFT (Vocos-like)", "steps": saved["step"], "wall_s": round(saved["wall_s"], 1),
-                       "parameters": sum(p.numel() for p in model.parameters())}
+                       "parameters": sum(p.numel() for p in model.parameters()),
+                       **(json.loads(quality.read_text()) if quality.is_file() else {})}
     tmp_card = card_path.with_suffix(".tmp")
     tmp_card.write_text(json.dumps(card, ensure_ascii=False, indent=2))
     tmp_card.replace(card_path)

@@ -19,8 +19,15 @@ from malsori.engines.tts.trained.symbols import PAUSES, PhoneSet
 from malsori.errors import LanguageError, MalsoriError, ModelError
 from malsori.languages import normalize_language
 
-VOCODERS = ("auto", "neural", "griffin-lim")  # auto: the voice's trained vocoder if it has one
+VOCODERS = ("auto", "neural", "griffin-lim")  # auto: the trained vocoder where it measured better than Griffin-Lim
 REGISTER_PULL = 0.5  # how far each sentence of a document is drawn toward the document's pace and pitch so far
+
+
+def vocoder_beats_griffin_lim(entry: dict) -> bool:
+    """Whether the card's vocoder reconstructed the training recordings' mels more closely than
+    Griffin-Lim did (measured when it was trained; unmeasured counts as no)."""
+    ours, theirs = entry.get("mel_error"), entry.get("griffin_lim_mel_error")
+    return ours is not None and theirs is not None and ours < theirs
 
 
 def is_voice_dir(path: str | Path) -> bool:
@@ -71,7 +78,9 @@ class TrainedVoice:
         neural = "vocoder" in self.card and (self.voice_dir / "vocoder.onnx").is_file()
         if vocoder == "neural" and not neural:
             raise ModelError(f"{self.voice_dir.name} has no trained vocoder (malsori tts train-vocoder)")
-        self.vocoder = "griffin-lim" if vocoder == "griffin-lim" or not neural else "neural"
+        if vocoder == "auto":
+            vocoder = "neural" if neural and vocoder_beats_griffin_lim(self.card["vocoder"]) else "griffin-lim"
+        self.vocoder = vocoder
         self.keep_register = keep_register
         self._stats = dict(np.load(self.voice_dir / "stats.npz"))
         self._styles = dict(np.load(self.voice_dir / "styles.npz"))
