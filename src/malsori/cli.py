@@ -645,8 +645,8 @@ def speak(
     emotion: Optional[str] = typer.Option(None, "--emotion", help="trained voice: a stored style (neutral, happy...)"),
     style_ref: Optional[Path] = typer.Option(None, "--style-ref", help="trained voice: speak the way this "
                                              "recording is spoken"),
-    vocoder: Optional[str] = typer.Option(None, "--vocoder", help="trained voice: auto (its own vocoder if "
-                                          "trained, else Griffin-Lim), neural or griffin-lim"),
+    vocoder: Optional[str] = typer.Option(None, "--vocoder", help="trained voice: auto (its own vocoder "
+                                          "where it measured better than Griffin-Lim), neural or griffin-lim"),
     max_minutes: float = typer.Option(600.0, "--max-minutes", min=0.01, help="stop (writing nothing) if the "
                                       "speech would last longer"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
