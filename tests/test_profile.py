@@ -120,12 +120,15 @@ def test_louder_copy_is_six_db_up(english_speech):
 
 def test_pauses_lower_speaking_rate_not_articulation_rate(english_speech, piper_profile):
     once = piper_profile
-    gap = np.zeros(int(1.0 * english_speech.sample_rate), np.float32)
+    gap = np.zeros(int(3.0 * english_speech.sample_rate), np.float32)
     twice = profile_voice(Audio(np.concatenate([english_speech.samples, gap, english_speech.samples]),
                                 english_speech.sample_rate))
-    assert twice.pause_ratio > once.pause_ratio + 0.05
-    assert twice.articulation_rate == pytest.approx(once.articulation_rate, rel=0.1)
-    assert twice.speaking_rate < once.speaking_rate
+    assert twice.pause_ratio > once.pause_ratio + 0.15
+    # One syllable of the sentence's 16 is 6%, and Praat's voicing of weak frames depends on the
+    # whole recording (up to 3 syllables apart over 30 Piper renderings), hence 15% ...
+    assert twice.articulation_rate == pytest.approx(once.articulation_rate, rel=0.15)
+    # ... while a 3 s pause takes a quarter off the speaking rate.
+    assert twice.speaking_rate < 0.85 * once.speaking_rate
 
 
 @pytest.mark.espeak
