@@ -25,6 +25,10 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 $(VENV)/.installed-dev: $(VENV)/.installed
 	bash scripts/install_system_deps.sh --test
 	$(BIN)/python -m pip install -q -e '.[serve,dev,seamless,nllb,speaker,ko,tts,ray]'
+	# The model classes the separator import is tested on (tiny random SepFormer and Conv-TasNet):
+	# their packages' full requirements (torchaudio, Lightning...) are not needed to build them.
+	$(BIN)/python -m pip install -q --no-deps speechbrain==1.1.2 asteroid==0.7.0 hyperpyyaml==1.2.3 \
+		ruamel.yaml==0.18.17 ruamel.yaml.clib==0.2.15
 	bash scripts/install_korean_voice.sh || echo "malsori: the Korean MBROLA voice is not installed; its tests are skipped" >&2
 	bash scripts/install_mbrola_voices.sh $(SPANISH_VOICES) || echo "malsori: the Spanish MBROLA voices are not installed; their tests are skipped" >&2
 	touch $@

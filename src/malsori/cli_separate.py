@@ -23,6 +23,8 @@ def train(
     steps: Optional[int] = typer.Option(None, "--steps", min=1),
     resume: bool = typer.Option(False, "--resume", help="go on with the run saved in the model folder"),
     licence: Optional[str] = typer.Option(None, "--licence", help="the licence the card states (that of the speech)"),
+    init_from: Optional[Path] = typer.Option(None, "--init-from", help="a trained model folder to start from "
+                                             "(same recipe): fine-tune it on your speech"),
     threads: Optional[int] = typer.Option(None, "--threads", min=1),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ):
@@ -33,7 +35,8 @@ def train(
     if recipe not in RECIPES:
         _fail(f"unknown recipe {recipe!r}; choose from {', '.join(RECIPES)}")
     done, wall, losses = training_with_progress(
-        lambda progress: train_separator(speech, output, recipe, task, steps, resume, progress, licence=licence),
+        lambda progress: train_separator(speech, output, recipe, task, steps, resume, progress, licence=licence,
+                                         init_from=init_from),
         threads, quiet)
     typer.echo(f"{done} steps, {wall / 60:.1f} min, SI-SNRi {losses.get('si_snri', float('nan')):.1f} dB "
                f"(last batch) -> {output}", err=True)
@@ -48,5 +51,24 @@ def export(model_dir: Path = typer.Argument(..., help="a model folder with a tra
 
     try:
         typer.echo(str(export_separator(model_dir)))
+    except MalsoriError as exc:
+        _fail(exc)
+
+
+@separate_app.command("import")
+def import_(
+    source: Path = typer.Argument(..., help="a SpeechBrain separator folder (hyperparams.yaml, encoder/masknet/"
+                                  "decoder.ckpt) or an Asteroid model file (.pth from serialize())"),
+    output: Path = typer.Option(..., "-o", "--output", help="the malsori model folder to write"),
+    licence: Optional[str] = typer.Option(None, "--licence", help="the licence the card states (the source's)"),
+):
+    """Convert a SepFormer (SpeechBrain) or Conv-TasNet/DPRNN (Asteroid) checkpoint into a model
+    folder that `malsori speakers separate --model-dir` runs with ONNX Runtime alone."""
+    from malsori.cli import _fail
+    from malsori.engines.separation.convert import import_separator
+    from malsori.errors import MalsoriError
+
+    try:
+        typer.echo(str(import_separator(source, output, licence)))
     except MalsoriError as exc:
         _fail(exc)

@@ -75,9 +75,11 @@ RECIPES = {
 def train_separator(sources: Sequence[str | Path], model_dir: str | Path, recipe: SeparationRecipe | str = "small",
                     task: str | None = None, steps: int | None = None, resume: bool = False,
                     progress: Callable[[int, int, dict], None] | None = None, encoder=None,
-                    licence: str | None = None, export: bool = True) -> tuple[int, float, dict]:
+                    licence: str | None = None, export: bool = True,
+                    init_from: str | Path | None = None) -> tuple[int, float, dict]:
     """Train (or continue) a separator on mixtures of ``sources``; returns (steps, wall seconds, last losses).
-    ``encoder``: the speaker encoder for extraction (CAM++ by default)."""
+    ``encoder``: the speaker encoder for extraction (CAM++ by default). ``init_from``: a model folder
+    whose trained weights a fresh run starts from (same architecture), to fine-tune on more speech."""
     recipe = RECIPES[recipe] if isinstance(recipe, str) else recipe
     if task is not None:
         if task not in TASKS:
@@ -101,6 +103,9 @@ def train_separator(sources: Sequence[str | Path], model_dir: str | Path, recipe
     optimizer = torch.optim.Adam(model.parameters(), lr=recipe.learning_rate)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, inverse_sqrt(recipe.warmup))
     counters = restore(saved, model, optimizer, scheduler) if saved is not None else Counters()
+    origin = saved.get("initialised_from") if saved is not None else None
+    if saved is None and init_from is not None:
+        origin = _initialise(model, Path(init_from))
 
     def step_losses(step: int):
         batch = mixtures(corpus, recipe, step, embeddings)
@@ -115,7 +120,7 @@ def train_separator(sources: Sequence[str | Path], model_dir: str | Path, recipe
 
     def record() -> dict:
         return {"recipe": asdict(recipe), "model_config": config.to_dict(), "sources": sources,
-                "corpus": corpus.summary(), "licence": licence}
+                "corpus": corpus.summary(), "licence": licence, "initialised_from": origin}
 
     schedule = Schedule(recipe.steps, recipe.log_every, recipe.checkpoint_every)
     losses = run(files, model, optimizer, scheduler, schedule, counters, step_losses, LOSSES, record, progress,
@@ -141,6 +146,17 @@ def mixtures(corpus: SpeechCorpus, recipe: SeparationRecipe, step: int, embeddin
     if embeddings is not None:
         batch["speaker"] = torch.from_numpy(np.stack(speakers).astype(np.float32))
     return batch
+
+
+def _initialise(model: ConvTasNet, source: Path) -> dict:
+    """Load ``source``'s trained weights into ``model``; what the card records about them."""
+    trained, saved = load_separator(source)
+    if trained.config != model.config:
+        raise MixingError(f"{source}: its model ({trained.config.to_dict()}) differs from this recipe's "
+                          f"({model.config.to_dict()}); fine-tuning needs the same architecture")
+    model.load_state_dict(trained.state_dict())
+    return {"model": str(source), "steps": saved["step"], "wall_s": round(saved["wall_s"], 1),
+            "speech": saved["sources"], "initialised_from": saved.get("initialised_from")}
 
 
 def corpus_embeddings(corpus: SpeechCorpus, work: Path, encoder=None) -> np.ndarray:
@@ -205,6 +221,7 @@ def export_separator(model_dir: str | Path) -> Path:
         "model": {"kind": "Conv-TasNet", **config.to_dict(), "parameters": parameter_count(model)},
         "training": {"steps": saved["step"], "wall_s": round(saved["wall_s"], 1), "mixtures": saved["utterances"],
                      "speech": saved["sources"], **saved["corpus"], "mixing": recipe["mix"]},
+        "initialised_from": saved.get("initialised_from"),
         "licence": saved.get("licence") or "the terms of the training speech (see training.speech)",
         "sha256": {GRAPH: sha256_file(model_dir / GRAPH)},
     }
