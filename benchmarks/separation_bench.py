@@ -75,44 +75,161 @@ def ideal_ratio_mask(mix: np.ndarray, sources: list[np.ndarray], rate: int) -> l
     return [istft(mixed * np.abs(x) ** 2 / power, rate, nperseg=256)[1][:len(mix)] for x in spectra]
 
 
-def trained_model(model_dir: str, per_pair: int, limit: int) -> None:
+def held_out_speakers(card: dict) -> dict[str, dict[str, list[tuple[str, str]]]]:
+    """Per set, speaker -> [(file, transcript)]: English (LibriSpeech, speechbrain) and Korean (the
+    TTS pack, research and evaluation use), less any speaker whose files the model trained on."""
+    import csv
+    from pathlib import Path
+
+    data = require_data()
+    seen: set[str] = set()
+    for manifest in card.get("training", {}).get("speech") or []:
+        if str(manifest).endswith(".tsv") and Path(manifest).is_file():
+            with open(manifest, newline="", encoding="utf-8") as fh:
+                seen |= {str(Path(r["path"]).resolve()) for r in csv.DictReader(fh, delimiter="\t")}
+    sets: dict[str, dict[str, list[tuple[str, str]]]] = {"en": {}, "ko": {}}
+    for r in (r for prefix in ("speech/en/librispeech", "speech/en/speechbrain") for r in utterances(prefix)):
+        sets["en"].setdefault(r["speaker"], []).append((r["file"], r["text"]))
+    pack = data / "speech" / "ko" / "tts"
+    if (pack / "metadata.tsv").is_file():
+        with open(pack / "metadata.tsv", newline="", encoding="utf-8") as fh:
+            for r in csv.DictReader(fh, delimiter="\t"):
+                sets["ko"].setdefault(f"ko-{r['speaker']}", []).append((str(pack / r["path"]), r["text"]))
+    for name, speakers in sets.items():
+        for speaker in [s for s, files in speakers.items() if any(str(Path(f).resolve()) in seen for f, _ in files)]:
+            print(f"  ({name}: {speaker} left out: the model trained on it)")
+            del speakers[speaker]
+    sets = {name: {s: files for s, files in speakers.items() if len(files) >= 2}  # one to mix, one to enrol
+            for name, speakers in sets.items()}
+    return {name: speakers for name, speakers in sets.items() if len(speakers) >= 2}
+
+
+def held_out_mixtures(speakers: dict[str, list[tuple[str, str]]], pairs_per_target: int, levels: tuple[float, ...]):
+    """(target speaker, interferer speaker, level dB, target, interferer, enrolment, target text):
+    each target speaker against ``pairs_per_target`` others, at each target-to-interferer level;
+    the enrolment is the target's other utterances, 3 to 10 s of them."""
+    cache: dict[str, np.ndarray] = {}
+
+    def load(path):
+        if path not in cache:
+            cache[path] = load_audio(path, RATE).samples.astype(np.float64)
+        return cache[path]
+
+    names = sorted(speakers)
+    for n, tgt in enumerate(names):
+        for k in range(1, pairs_per_target + 1):
+            itf = names[(n + k) % len(names)]
+            own, other = speakers[tgt], speakers[itf]
+            i = k % len(own)
+            (file, text), interferer = own[i], load(other[(n + k) % len(other)][0])
+            target = load(file)
+            enrolment, j = [], i
+            while sum(map(len, enrolment)) < 3 * RATE and len(enrolment) < len(own) - 1:
+                j = (j + 1) % len(own)
+                enrolment.append(load(own[j][0]))
+            enrolment = np.concatenate(enrolment)[:10 * RATE]
+            length = min(len(target), len(interferer))
+            for level in levels:
+                t, x = target[:length], interferer[:length]
+                x = x * np.sqrt(np.mean(t ** 2) / np.mean(x ** 2)) * 10 ** (-level / 20)
+                yield tgt, itf, level, t, x, enrolment, text
+
+
+def best_pairing(outputs: list[Audio], mix: Audio, refs: list[np.ndarray]) -> float:
+    """Mean SI-SNRi of the outputs over the references, in the best assignment."""
+    outputs = outputs + [mix] * max(0, len(refs) - len(outputs))
+    return max(statistics.mean(si_snr_improvement(o, mix, r) for o, r in zip(order, refs))
+               for order in itertools.permutations(outputs, len(refs)))
+
+
+def trained_model(model_dir: str, pairs_per_target: int, limit: int, asr: bool) -> None:
     import json
     from pathlib import Path
 
-    from malsori.pipelines.separate import BlindSeparator, extractor_for
+    from malsori.engines.speaker.campplus import CamPlusPlusEncoder
+    from malsori.engines.speaker.voicefilter import VoiceFilterExtractor
+    from malsori.pipelines.diarize import SpeakerDiarization
+    from malsori.pipelines.separate import BlindSeparator, PickExtractor, separate_by_diarization
 
     card = json.loads((Path(model_dir) / "separator.json").read_text())
     separator = BlindSeparator(model_dir)
-    extractor = extractor_for(model_dir) if separator.task == "extraction" else None
+    if separator.task != "separation":
+        raise SystemExit(f"{separator.name} is a {separator.task} model; this benchmark takes separation models")
     training = card.get("training", {})
-    print(f"{separator.name}: {separator.task}, {separator.sample_rate} Hz, {training.get('steps')} steps, "
+    print(f"{separator.name}: {separator.sample_rate} Hz, {training.get('steps')} steps, "
           f"{training.get('wall_s', 0) / 60:.0f} training min; trained on {training.get('speech')}")
-    rate = separator.sample_rate
-    ours, oracle, compute, audio_s = [], [], 0.0, 0.0
-    cases = list(mixtures(per_pair))[: limit or None]
-    for tgt, itf, target, interferer, enrolment in cases:
-        mix = Audio((target + interferer).astype(np.float32), RATE)
-        t0 = time.perf_counter()
-        if extractor is not None:
-            outs = [extractor.extract(mix, Audio(enrolment.astype(np.float32), RATE))]
-        else:
-            outs = separator.separate(mix)
-        compute += time.perf_counter() - t0
-        audio_s += mix.duration
-        refs = [target, interferer][:len(outs)]
-        scores = [statistics.mean(si_snr_improvement(o, mix, r) for o, r in zip(order, refs))
-                  for order in itertools.permutations(outs, len(refs))]
-        ours.append(max(scores))
-        low = [Audio(x.astype(np.float32), RATE).resample(rate).samples for x in (target + interferer, target, interferer)]
-        masked = ideal_ratio_mask(low[0], low[1:], rate)[:len(refs)]
-        oracle.append(statistics.mean(si_snr_improvement(Audio(m.astype(np.float32), rate), Audio(low[0], rate),
-                                                         Audio(r, rate)) for m, r in zip(masked, low[1:])))
-        print(f"  {tgt:8} + {itf:8} {mix.duration:5.1f} s  SI-SNRi {ours[-1]:+6.2f} dB  (oracle IRM {oracle[-1]:+6.2f})")
-    print(f"{len(cases)} mixtures at 0 dB of held-out speakers, {audio_s:.0f} s:")
-    print(f"  {separator.name:24} SI-SNRi mean {statistics.mean(ours):+.2f} dB  median {statistics.median(ours):+.2f} dB")
-    print(f"  {'oracle IRM (upper bound)':24} SI-SNRi mean {statistics.mean(oracle):+.2f} dB")
-    print(f"  {'mixture (no processing)':24} SI-SNRi  0.00 dB")
-    print(f"  RTF {compute / audio_s:.3f}")
+    picker = PickExtractor(separator, CamPlusPlusEncoder())
+    voicefilter = VoiceFilterExtractor(verify=False)
+    diarizer = SpeakerDiarization()
+    recognisers = {}
+    if asr:
+        from malsori.engines.asr.whisper import WhisperRecognizer
+
+        recognisers = {"en": (WhisperRecognizer("whisper-tiny.en"), "eng"), "ko": (WhisperRecognizer("whisper-base"), "kor")}
+    compute = audio_s = 0.0
+    for name, speakers in held_out_speakers(card).items():
+        rows: dict[float, dict[str, list[float]]] = {}
+        texts: dict[str, list[str]] = {"ref": [], "clean": [], "mixture": [], "extracted": []}
+        cases = list(held_out_mixtures(speakers, pairs_per_target, (0.0, 5.0, -5.0)))[: limit or None]
+        for tgt, itf, level, target, interferer, enrolment, text in cases:
+            mix = Audio((target + interferer).astype(np.float32), RATE)
+            enrol = Audio(enrolment.astype(np.float32), RATE)
+            t0 = time.perf_counter()
+            sources = separator.separate(mix)
+            compute += time.perf_counter() - t0
+            audio_s += mix.duration
+            row = rows.setdefault(level, {k: [] for k in ("sep", "pick", "picked_right", "voicefilter", "diar", "irm")})
+            row["sep"].append(best_pairing(sources, mix, [target, interferer]))
+            chosen = picker.choose(sources, enrol)
+            row["pick"].append(si_snr_improvement(sources[chosen], mix, target))
+            row["picked_right"].append(float(si_snr(sources[chosen], target) > si_snr(sources[1 - chosen], target)))
+            row["voicefilter"].append(si_snr_improvement(voicefilter.extract(mix, enrol), mix, target))
+            tracks = separate_by_diarization(mix, diarizer.apply(mix, num_speakers=2))
+            row["diar"].append(best_pairing(list(tracks.values()), mix, [target, interferer]))
+            low = [Audio(x.astype(np.float32), RATE).resample(separator.sample_rate).samples
+                   for x in (target + interferer, target, interferer)]
+            masked = ideal_ratio_mask(low[0], low[1:], separator.sample_rate)
+            row["irm"].append(statistics.mean(si_snr_improvement(m.astype(np.float32), low[0], r)
+                                              for m, r in zip(masked, low[1:])))
+            if recognisers and level == 0.0:
+                recogniser, lang = recognisers[name]
+                texts["ref"].append(text)
+                for key, audio in (("clean", Audio(target.astype(np.float32), RATE)), ("mixture", mix),
+                                   ("extracted", sources[chosen])):
+                    texts[key].append(recogniser.transcribe(audio, language=lang).text)
+            print(f"  {name} {tgt:9} + {itf:9} {level:+3.0f} dB {mix.duration:5.1f} s  separated {row['sep'][-1]:+6.2f}  "
+                  f"picked {row['pick'][-1]:+6.2f}  diarization-cut {row['diar'][-1]:+6.2f}  IRM {row['irm'][-1]:+6.2f}",
+                  flush=True)
+        print(f"{name}: {len(cases)} mixtures of {len(speakers)} held-out speakers (SI-SNRi dB, mean / median):")
+        for level, row in sorted(rows.items()):
+            def show(key):
+                return f"{statistics.mean(row[key]):+6.2f} / {statistics.median(row[key]):+6.2f}"
+            print(f"  target {level:+3.0f} dB: separation {show('sep')}  extraction (separate + CAM++ pick) "
+                  f"{show('pick')} [right track {statistics.mean(row['picked_right']):.0%}]  "
+                  f"VoiceFilter-Lite {show('voicefilter')}  diarization-cut {show('diar')}  oracle IRM {show('irm')}  "
+                  f"mixture +0.00")
+        if texts["ref"]:
+            from malsori.eval.metrics import error_rate
+
+            lang = recognisers[name][1]
+            unit = "CER" if lang == "kor" else "WER"
+            print(f"  ASR {unit} at 0 dB ({len(texts['ref'])} targets): clean target "
+                  f"{error_rate(texts['ref'], texts['clean'], lang):.1%}, mixture "
+                  f"{error_rate(texts['ref'], texts['mixture'], lang):.1%}, extracted "
+                  f"{error_rate(texts['ref'], texts['extracted'], lang):.1%}")
+    print(f"RTF {compute / audio_s:.3f} over all mixtures; a 1-minute mixture: {minute_rtf(separator):.3f}")
+
+
+def minute_rtf(separator) -> float:
+    """Real-time factor of separating one 60 s mixture (two held-out voices end to end)."""
+    rows = utterances("speech/en/librispeech")
+    voices = [np.concatenate([load_audio(r["file"], RATE).samples for r in rows if r["speaker"] == s])
+              for s in ("ls-1988", "ls-2412")]
+    voices = [np.resize(v, 60 * RATE) for v in voices]
+    mix = Audio((voices[0] + voices[1]).astype(np.float32), RATE)
+    t0 = time.perf_counter()
+    separator.separate(mix)
+    return (time.perf_counter() - t0) / mix.duration
 
 
 def main():
@@ -120,10 +237,12 @@ def main():
     parser.add_argument("--per-pair", type=int, default=1)
     parser.add_argument("--limit", type=int, default=0)
     parser.add_argument("--model-dir")
+    parser.add_argument("--pairs-per-target", type=int, default=2, help="with --model-dir: interferers per target")
+    parser.add_argument("--asr", action="store_true", help="with --model-dir: also transcribe the 0 dB cases")
     args = parser.parse_args()
     require_data()
     if args.model_dir:
-        trained_model(args.model_dir, args.per_pair, args.limit)
+        trained_model(args.model_dir, args.pairs_per_target, args.limit, args.asr)
         return
     from malsori.engines.speaker.voicefilter import VoiceFilterEncoder, VoiceFilterExtractor
 

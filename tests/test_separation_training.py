@@ -132,6 +132,30 @@ def test_a_checkpoint_resumes_bit_for_bit(speech_dir, tmp_path):
         train_separator([speech_dir], tmp_path / "nothing", _recipe(30), resume=True)
 
 
+def test_fine_tuning_starts_from_the_trained_weights(speech_dir, trained, tmp_path):
+    import json
+
+    import torch
+
+    from malsori.engines.separation.mixing import MixingError, load_corpus
+    from malsori.engines.separation.train import load_separator, mixtures, train_separator
+
+    model_dir, _ = trained
+    train_separator([speech_dir], tmp_path / "tuned", _recipe(1, learning_rate=1e-12), init_from=model_dir)
+    start, _ = load_separator(model_dir)
+    tuned, _ = load_separator(tmp_path / "tuned")
+    assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(start.state_dict().values(), tuned.state_dict().values()))
+    fresh = train_separator([speech_dir], tmp_path / "fresh", _recipe(1, learning_rate=1e-12), export=False)
+    batch = mixtures(load_corpus([speech_dir], 8000), _recipe(1), 0)
+    with torch.no_grad():
+        assert not torch.allclose(tuned(batch["mixture"]), load_separator(tmp_path / "fresh")[0](batch["mixture"]))
+    assert fresh[0] == 1
+    card = json.loads((tmp_path / "tuned" / "separator.json").read_text())
+    assert card["initialised_from"]["model"] == str(model_dir) and card["initialised_from"]["steps"] == 150
+    with pytest.raises(MixingError, match="same architecture"):
+        train_separator([speech_dir], tmp_path / "wider", _recipe(1, hidden=24), init_from=model_dir)
+
+
 def test_the_onnx_export_matches_pytorch(trained):
     import torch
 

@@ -214,12 +214,13 @@ def separate(
     output_dir: Path = typer.Option(Path("."), "-o", "--output-dir"),
     enroll: Optional[Path] = typer.Option(None, "--enroll", help="recording of the voice to extract"),
     by_diarization: bool = typer.Option(False, "--by-diarization", help="one track per diarized speaker, others muted"),
-    model_dir: Optional[Path] = typer.Option(None, "--model-dir", help="local blind-separation model "
-                                             "(separator.json + separator.onnx or .pt)"),
+    model_dir: Optional[Path] = typer.Option(None, "--model-dir", help="a blind-separation model folder or name "
+                                             "(default: the bundled Conv-TasNet)"),
     num_speakers: Optional[int] = typer.Option(None, "--num-speakers"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
 ):
-    """Split a mixture into tracks and say which method made them."""
+    """Split a mixture into one track per voice (a trained separation network by default) and say
+    which method made them."""
     from malsori.errors import MalsoriError
     from malsori.pipelines import separate as sep
 
@@ -236,13 +237,11 @@ def separate(
 
             turns = SpeakerDiarization().apply(audio, uri=mixture.stem, num_speakers=num_speakers)
             result = sep.separate(audio, diarization=turns)
-        elif model_dir is not None:
+        else:
             with _chunk_progress("separating", quiet) as progress:
                 result = sep.separate_blind(audio, model_dir, progress)
             if num_speakers is not None and num_speakers != len(result.tracks):
                 raise MalsoriError(f"{result.method} separates {len(result.tracks)} voices, not {num_speakers}")
-        else:
-            raise MalsoriError("choose --enroll SPEAKER.wav, --by-diarization or --model-dir DIR")
         if not result.tracks:
             raise MalsoriError(f"{mixture}: no speech to separate")
         paths = result.save(output_dir, mixture.stem)
@@ -258,7 +257,7 @@ def extract(
     enroll: Optional[Path] = typer.Option(None, "--enroll", help="a recording of the voice to extract"),
     speaker: Optional[str] = typer.Option(None, "--speaker", help="an enrolled speaker (malsori speakers enroll)"),
     model_dir: Optional[Path] = typer.Option(None, "--model-dir", help="an extraction model (malsori separate train "
-                                             "--task extraction) or a separation model"),
+                                             "--task extraction) or a separation model (default: the bundled one)"),
     db: Optional[Path] = DB_OPTION,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
 ):
@@ -281,14 +280,11 @@ def extract(
 
             kept = [a.resample(16000) for a in SpeakerStore(db).recordings(speaker)]
             enrollment = Audio(numpy.concatenate([a.samples for a in kept]), 16000)
-        extractor = sep.extractor_for(model_dir) if model_dir else None
+        extractor = sep.extractor_for(model_dir)
         with _chunk_progress("extracting", quiet) as progress:
-            if isinstance(extractor, sep.ConditionedExtractor):
-                voice = extractor.extract(audio, enrollment, progress=progress)
-            else:
-                voice = sep.extract_speaker(audio, enrollment, extractor)
+            voice = extractor.extract(audio, enrollment, progress=progress)
         save_audio(output, voice)
-    typer.echo(f"method: {getattr(extractor, 'name', 'voicefilter-lite')}", err=True)
+    typer.echo(f"method: {extractor.name}", err=True)
     typer.echo(str(output))
 
 

@@ -311,6 +311,23 @@ def separators_dir() -> Path:
     return malsori_home() / "separators"
 
 
+DEFAULT_SEPARATOR = "convtasnet-8k"
+
+
+def bundled_separators_dir() -> Path:
+    """Separators shipped inside the package (trained by us on permissively licensed speech)."""
+    return Path(__file__).resolve().parent / "separators"
+
+
+def default_separator_dir() -> Path:
+    """The separator ``malsori speakers separate`` uses when given none."""
+    path = bundled_separators_dir() / DEFAULT_SEPARATOR
+    if not is_separator_dir(path):
+        raise ModelError(f"the default separator is missing from this installation ({path}); "
+                         "give one with --model-dir (malsori separate train or import makes one)")
+    return path
+
+
 def is_separator_dir(path: Path) -> bool:
     card = Path(path) / "separator.json"
     try:

