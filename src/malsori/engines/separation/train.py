@@ -30,6 +30,7 @@ TASKS = ("separation", "extraction")
 LOSSES = ("total", "si_snr", "si_snri")
 CARD = "separator.json"
 GRAPH = "separator.onnx"
+WEIGHTS = "weights.pt"  # a shipped model's PyTorch weights (no optimiser state), for fine-tuning
 EMBEDDING_DIM = 192  # CAM++
 
 
@@ -149,7 +150,11 @@ def mixtures(corpus: SpeechCorpus, recipe: SeparationRecipe, step: int, embeddin
 
 
 def _initialise(model: ConvTasNet, source: Path) -> dict:
-    """Load ``source``'s trained weights into ``model``; what the card records about them."""
+    """Load ``source``'s trained weights (a run's folder, or a shipped or imported separator by
+    folder or name) into ``model``; what the card records about them."""
+    from malsori.pipelines.separate import _find
+
+    source = _find(source)
     trained, saved = load_separator(source)
     if trained.config != model.config:
         raise MixingError(f"{source}: its model ({trained.config.to_dict()}) differs from this recipe's "
@@ -193,8 +198,24 @@ class _Graph(torch.nn.Module):
 
 
 def load_separator(model_dir: Path) -> tuple[ConvTasNet, dict]:
-    return load_trained(Path(model_dir) / "training" / "checkpoint.pt", lambda c: ConvTasNet(SeparatorConfig(**c)),
+    """(network, record) from a run's checkpoint, or from the ``weights.pt`` a shipped model keeps."""
+    model_dir = Path(model_dir)
+    if not (model_dir / "training" / "checkpoint.pt").is_file() and (model_dir / WEIGHTS).is_file():
+        return load_trained(model_dir / WEIGHTS, lambda c: ConvTasNet(SeparatorConfig(**c)), str(model_dir))
+    return load_trained(model_dir / "training" / "checkpoint.pt", lambda c: ConvTasNet(SeparatorConfig(**c)),
                         str(model_dir))
+
+
+def shippable_weights(model_dir: Path, out: Path) -> Path:
+    """The checkpoint's network and record without optimiser and random states (a third of its size)."""
+    saved = torch.load(Path(model_dir) / "training" / "checkpoint.pt", weights_only=False)
+    keep = {k: saved[k] for k in ("model", "model_config", "recipe", "step", "wall_s", "utterances", "corpus")}
+    keep["sources"] = []  # paths on the training machine; the card lists the speech
+    keep["initialised_from"] = None
+    tmp = out.with_name(out.name + ".tmp")
+    torch.save(keep, tmp)
+    tmp.replace(out)
+    return out
 
 
 def export_separator(model_dir: str | Path) -> Path:
