@@ -24,11 +24,11 @@ class SeparatorConfig:
     sample_rate: int = 8000
     sources: int = 2  # 1 for target-speaker extraction
     filters: int = 128  # N: filterbank size
-    kernel: int = 16  # L: filter length in samples (stride L/2)
+    kernel: int = 32  # L: filter length in samples (stride L/2)
     bottleneck: int = 64  # B
     hidden: int = 128  # H
-    blocks: int = 6  # X: dilations 1..2^(X-1) in each repeat
-    repeats: int = 2  # R
+    blocks: int = 8  # X: dilations 1..2^(X-1) in each repeat
+    repeats: int = 3  # R
     speaker_dim: int = 0  # > 0: conditioned on a speaker embedding of this size (extraction)
 
     def to_dict(self) -> dict:
