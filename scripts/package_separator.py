@@ -27,6 +27,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("run", type=Path, help="a model folder of malsori separate train (exported)")
     parser.add_argument("--name", default="convtasnet-8k")
+    parser.add_argument("--chunk-s", type=float, help="seconds per chunk at inference (measured best)")
     args = parser.parse_args()
     card = json.loads((args.run / "separator.json").read_text())
     rows = []
@@ -47,6 +48,8 @@ def main() -> None:
         for r in rows:
             writer.writerow({**r, "path": _relative(r["path"])})
     card["name"] = args.name
+    if args.chunk_s:
+        card["chunk_s"] = args.chunk_s
     card["training"]["speech"] = ["training_speech.tsv (made by scripts/separation_speech.py "
                                   "OUT --piper 40 --variants 8)"]
     if card.get("initialised_from"):

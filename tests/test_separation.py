@@ -209,12 +209,14 @@ def test_pick_extractor_keeps_the_source_nearest_the_enrolment(tmp_path):
     assert si_snr(picked.samples[inner], low[inner]) > 20
 
 
-def test_blind_separation_refuses_a_missing_or_incomplete_checkpoint(tmp_path):
+def test_blind_separation_refuses_a_missing_or_incomplete_checkpoint(tmp_path, monkeypatch):
+    from malsori.models import catalog
+
     mix = Audio(tone(200, 0.5, 8000, 0.3), 8000)
-    for model_dir in (None, tmp_path / "absent"):
-        with pytest.raises(ModelError, match="separation model directory"):
-            separate_blind(mix, model_dir)
-    with pytest.raises(ModelError, match="separation model directory"):
+    with pytest.raises(ModelError, match="separation model directory not found"):
+        separate_blind(mix, tmp_path / "absent")
+    monkeypatch.setattr(catalog, "bundled_separators_dir", lambda: tmp_path / "nothing-shipped")
+    with pytest.raises(ModelError, match="default separator is missing"):
         separate(mix)  # nothing to separate with
     (tmp_path / "empty").mkdir()
     with pytest.raises(ModelError, match="separator.json"):

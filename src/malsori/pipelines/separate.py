@@ -114,8 +114,10 @@ class BlindSeparator:
     recordings go through in overlapping chunks of ``chunk_s`` seconds, each chunk's sources put
     in the order that best continues the previous chunk's, so memory stays bounded."""
 
-    def __init__(self, model_dir: str | Path | None = None, chunk_s: float = CHUNK_S):
-        """``model_dir``: a folder, the name of an imported or bundled separator, or None for the default."""
+    def __init__(self, model_dir: str | Path | None = None, chunk_s: float | None = None):
+        """``model_dir``: a folder, the name of an imported or bundled separator, or None for the
+        default. ``chunk_s``: seconds per chunk; by default the card's ``chunk_s`` (a model does
+        best near the length it trained on) or 8."""
         self.model_dir = _find(model_dir)
         config_path = self.model_dir / CONFIG
         if not config_path.is_file():
@@ -125,8 +127,10 @@ class BlindSeparator:
             self.sample_rate = int(config["sample_rate"])
             self.pad_multiple = int(config.get("pad_multiple") or 1)
             self.min_samples = int(config.get("min_samples") or 1)
+            chunk_s = float(chunk_s or config.get("chunk_s") or CHUNK_S)
         except (ValueError, KeyError, TypeError, AttributeError):
-            raise ModelError(f"{config_path}: not JSON with an integer sample_rate") from None
+            raise ModelError(f"{config_path}: not JSON with an integer sample_rate (and numbers for "
+                             "pad_multiple, min_samples, chunk_s)") from None
         if self.sample_rate not in BLIND_RATES:
             raise ModelError(f"{config_path}: sample_rate {self.sample_rate} is not 8000 or 16000")
         self.name = str(config.get("name") or self.model_dir.name)
