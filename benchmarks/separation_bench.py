@@ -144,15 +144,14 @@ def best_pairing(outputs: list[Audio], mix: Audio, refs: list[np.ndarray]) -> fl
 
 def trained_model(model_dir: str, pairs_per_target: int, limit: int, asr: bool) -> None:
     import json
-    from pathlib import Path
 
     from malsori.engines.speaker.campplus import CamPlusPlusEncoder
     from malsori.engines.speaker.voicefilter import VoiceFilterExtractor
     from malsori.pipelines.diarize import SpeakerDiarization
     from malsori.pipelines.separate import BlindSeparator, PickExtractor, separate_by_diarization
 
-    card = json.loads((Path(model_dir) / "separator.json").read_text())
-    separator = BlindSeparator(model_dir)
+    separator = BlindSeparator(model_dir)  # a folder or the name of an imported or bundled separator
+    card = json.loads((separator.model_dir / "separator.json").read_text())
     if separator.task != "separation":
         raise SystemExit(f"{separator.name} is a {separator.task} model; this benchmark takes separation models")
     training = card.get("training", {})
