@@ -476,3 +476,28 @@ def test_whisper_drafts_time_each_word(english_speech):
     assert "coffee" in words[-1].text.lower() and words[-1].end > audio.duration - 1.5
     final = recognizer.draft_words(audio, "eng", prompt="We were talking about breakfast.", final=True)
     assert "coffee" in " ".join(w.text for w in final).lower()
+
+
+def test_a_blip_too_short_for_a_word_is_not_decoded():
+    """The VAD may fire on 30 ms of a click or a breath; Whisper fills such a window with "Thank
+    you." (seen in CI after a real announcement). A recogniser that always says so stays unheard
+    there, and is heard on half a second of sound."""
+    from malsori import Translator
+    from malsori.pipelines import stream
+    from malsori.protocols import Segment, Transcript, Word
+
+    class ThanksForEverything(ScriptedSpeech):
+        def transcribe(self, audio, language=None, translate_to=None):
+            return Transcript("eng", [Segment(0.0, audio.duration, "Thank you.",
+                                              [Word(0.0, 0.1, "Thank"), Word(0.1, 0.3, "you.")])])
+
+    def committed(sound_s):
+        audio = np.zeros(3 * RATE, np.float32)
+        audio[RATE:RATE + int(sound_s * RATE)] = 0.5
+        session = stream.StreamingTranslator(Translator([ThanksForEverything([], 3.0)]), "asr", "eng", "eng")
+        session.vad = AmplitudeVAD()
+        run = stream.run_stream(session, Audio(audio, RATE))
+        return [e.text for e in run.events if e.kind == "commit"]
+
+    assert committed(0.03) == []
+    assert committed(0.5) == ["Thank you."]

@@ -46,6 +46,7 @@ FINAL_SILENCE_S = 0.3  # trailing silence kept for an utterance's final pass (s)
 CONTINUE_S = 1.0  # a hypothesis that stops this long before the speech does is continued (s)
 CONTINUATIONS = 2  # at most this many more decodes a hypothesis
 WORD_JITTER_S = 0.12  # how far a word boundary moves between decodes of the same audio (s)
+MIN_SPEECH_S = 0.15  # an utterance with less speech than this (a click, a breath) is not decoded (s)
 PAUSE_HEARD_S = 0.4  # audio after a hypothesis' last word that makes its punctuation more than a guess (s)
 PROMPT_WORDS = 40  # committed words given to the decoder as previous text
 CARRY_CONTEXT = True  # an utterance's decoder prompt continues the previous utterance's words
@@ -264,6 +265,7 @@ class StreamingTranslator:
         self.buffered = 0
         self.in_speech = False
         self.silence_frames = 0
+        self.speech_s = 0.0  # what the VAD heard as speech in this utterance
         self.since_decode = 0
         self.committed: list[str] = []
         self.tail: list[Word] = []  # committed words inside the window (times from its start)
@@ -299,6 +301,7 @@ class StreamingTranslator:
             self.utterance_start = max(0.0, self.now - (len(samples) + len(self._preroll)) / RATE)
         self._preroll = samples
         if self.in_speech:
+            self.speech_s += speech_frames * 512 / RATE
             if self._native is not None:
                 self._native.accept(samples)
             self.buffer.append(samples)
@@ -343,12 +346,15 @@ class StreamingTranslator:
         self.since_decode = 0
         if self._native is not None:
             return _untimed(self._native.final() if final else self._native.hypothesis())
+        if final and self.speech_s < MIN_SPEECH_S:
+            # The VAD fired on a blip too short for a word; Whisper would fill it ("Thank you.").
+            return []
         samples = np.concatenate(self.buffer)
+        speech_end = (len(samples) - self.silence_frames * 512) / RATE
         t0 = time.perf_counter()
         words = self._decode(samples, final, self._prompt())
         # Whisper may end its text at a full stop with speech still to come; like its own
         # long-form loop, decode again from where the text stopped.
-        speech_end = (len(samples) - self.silence_frames * 512) / RATE
         for _ in range(CONTINUATIONS):
             if not words or not np.isfinite(words[-1].end) or speech_end - words[-1].end < CONTINUE_S:
                 break
