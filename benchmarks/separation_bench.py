@@ -75,18 +75,21 @@ def ideal_ratio_mask(mix: np.ndarray, sources: list[np.ndarray], rate: int) -> l
     return [istft(mixed * np.abs(x) ** 2 / power, rate, nperseg=256)[1][:len(mix)] for x in spectra]
 
 
-def held_out_speakers(card: dict) -> dict[str, dict[str, list[tuple[str, str]]]]:
+def held_out_speakers(card: dict, model_dir=None) -> dict[str, dict[str, list[tuple[str, str]]]]:
     """Per set, speaker -> [(file, transcript)]: English (LibriSpeech, speechbrain) and Korean (the
-    TTS pack, research and evaluation use), less any speaker whose files the model trained on."""
+    TTS pack, research and evaluation use), less any speaker whose files the model trained on (the
+    card's manifests, or a shipped model's training_speech.tsv, paths relative to the dev data)."""
     import csv
     from pathlib import Path
 
     data = require_data()
+    manifests = [Path(m) for m in card.get("training", {}).get("speech") or [] if str(m).endswith(".tsv")]
+    if model_dir is not None:
+        manifests.append(Path(model_dir) / "training_speech.tsv")
     seen: set[str] = set()
-    for manifest in card.get("training", {}).get("speech") or []:
-        if str(manifest).endswith(".tsv") and Path(manifest).is_file():
-            with open(manifest, newline="", encoding="utf-8") as fh:
-                seen |= {str(Path(r["path"]).resolve()) for r in csv.DictReader(fh, delimiter="\t")}
+    for manifest in (m for m in manifests if m.is_file()):
+        with open(manifest, newline="", encoding="utf-8") as fh:
+            seen |= {str((data / r["path"]).resolve()) for r in csv.DictReader(fh, delimiter="\t")}
     sets: dict[str, dict[str, list[tuple[str, str]]]] = {"en": {}, "ko": {}}
     for r in (r for prefix in ("speech/en/librispeech", "speech/en/speechbrain") for r in utterances(prefix)):
         sets["en"].setdefault(r["speaker"], []).append((r["file"], r["text"]))
@@ -166,7 +169,7 @@ def trained_model(model_dir: str, pairs_per_target: int, limit: int, asr: bool) 
 
         recognisers = {"en": (WhisperRecognizer("whisper-tiny.en"), "eng"), "ko": (WhisperRecognizer("whisper-base"), "kor")}
     compute = audio_s = 0.0
-    for name, speakers in held_out_speakers(card).items():
+    for name, speakers in held_out_speakers(card, separator.model_dir).items():
         rows: dict[float, dict[str, list[float]]] = {}
         texts: dict[str, list[str]] = {"ref": [], "clean": [], "mixture": [], "extracted": []}
         cases = list(held_out_mixtures(speakers, pairs_per_target, (0.0, 5.0, -5.0)))[: limit or None]

@@ -103,15 +103,6 @@ def _asteroid_file(source: Path) -> Path:
     return found[0]
 
 
-class _AsteroidGraph(torch.nn.Module):
-    def __init__(self, model):
-        super().__init__()
-        self.model = model
-
-    def forward(self, mixture):
-        return self.model(mixture)
-
-
 def asteroid_separator(path: Path) -> tuple[torch.nn.Module, dict]:
     """An Asteroid model saved by its ``serialize()`` (keys model_name, state_dict, model_args)."""
     try:
@@ -133,9 +124,9 @@ def asteroid_separator(path: Path) -> tuple[torch.nn.Module, dict]:
     args = package["model_args"]
     rate = int(round(float(args.get("sample_rate") or 8000)))
     kernel = int(args.get("kernel_size") or 16)
-    return _AsteroidGraph(model), {"sample_rate": rate, "sources": int(args.get("n_src") or 2),
-                                   "kind": f"{package['model_name']} (Asteroid)", "min_samples": kernel,
-                                   "pad_multiple": int(args.get("stride") or kernel // 2)}
+    return model, {"sample_rate": rate, "sources": int(args.get("n_src") or 2),
+                   "kind": f"{package['model_name']} (Asteroid)", "min_samples": kernel,
+                   "pad_multiple": int(args.get("stride") or kernel // 2)}
 
 
 def write_model(network: torch.nn.Module, info: dict, source: Path, model_dir: Path, licence: str | None) -> Path:

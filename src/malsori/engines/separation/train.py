@@ -200,10 +200,10 @@ class _Graph(torch.nn.Module):
 def load_separator(model_dir: Path) -> tuple[ConvTasNet, dict]:
     """(network, record) from a run's checkpoint, or from the ``weights.pt`` a shipped model keeps."""
     model_dir = Path(model_dir)
-    if not (model_dir / "training" / "checkpoint.pt").is_file() and (model_dir / WEIGHTS).is_file():
-        return load_trained(model_dir / WEIGHTS, lambda c: ConvTasNet(SeparatorConfig(**c)), str(model_dir))
-    return load_trained(model_dir / "training" / "checkpoint.pt", lambda c: ConvTasNet(SeparatorConfig(**c)),
-                        str(model_dir))
+    path = model_dir / "training" / "checkpoint.pt"
+    if not path.is_file() and (model_dir / WEIGHTS).is_file():
+        path = model_dir / WEIGHTS
+    return load_trained(path, lambda c: ConvTasNet(SeparatorConfig(**c)), str(model_dir))
 
 
 def shippable_weights(model_dir: Path, out: Path) -> Path:
