@@ -408,7 +408,8 @@ def test_cli_embed_verify_profile_separate(conversation, voices, tmp_path):
         for turn in reference.of(who):
             inside |= (times >= turn.start) & (times < turn.end)
         return float(np.mean(target[inside] ** 2))
-    assert energy("piper") > 4 * energy("f3")
+    # About 4x measured (3.98 in one clean-clone run, Piper's renders vary); the wrong pick gives < 1.
+    assert energy("piper") > 2 * energy("f3")
     proc = _malsori("speakers", "separate", mix, "-o", out)  # blind, the bundled model
     assert proc.returncode == 0 and "method: convtasnet-8k" in proc.stderr, proc.stderr
     assert sorted(p.name for p in out.glob("talk.source*.wav")) == ["talk.source1.wav", "talk.source2.wav"]
