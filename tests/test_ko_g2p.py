@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from malsori.text.ko.g2p import compound_parts, morphology_available, pronounce
 from malsori.text.ko.hangul import join, split, to_jamo
+
+ROOT = Path(__file__).resolve().parents[1]
 
 SURFACE = [  # rules that need no morphology
     ("음악", "으막", "13"), ("옷을", "오슬", "13"), ("닭을", "달글", "14"), ("값이", "갑씨", "14"),
@@ -168,3 +171,42 @@ def test_the_shipped_layer_fixes_dictionary_tensing():
     # 사잇소리 the compound rule wrongly gives where mecab-ko-dic splits Sino-Korean words
     assert pronounce("결혼식", learned=False).text == "결혼씩" and pronounce("결혼식").text == "결혼식"
     assert pronounce("냉장고", learned=False).text == "냉장꼬" and pronounce("냉장고").text == "냉장고"
+
+
+def test_hanja_origin_marks_native_and_sino_syllables(tmp_path):
+    """libhangul's dictionary keeps native syllables in Hangul (눈瞳子): the build script turns
+    that into H/N patterns, and the learned layer reads the boundary's pair off the longest word."""
+    import gzip
+    import importlib.util
+
+    from malsori.text.ko.learned import arbitration_group, origin_features
+
+    spec = importlib.util.spec_from_file_location("build_hanja_origin", ROOT / "scripts" / "build_hanja_origin.py")
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    source = tmp_path / "hanja.txt"
+    source.write_text("# comment\n눈동자:눈瞳子:pupil\n문고리:門故吏:\n문고리:門고리:\n고기:古記:\n"
+                      "가:家:house\nㄱ자집:ㄱ字집:\n바람:風:wrong length\n", encoding="utf-8")
+    build.main([str(source), "-o", str(tmp_path / "origin.tsv.gz")])
+    with gzip.open(tmp_path / "origin.tsv.gz", "rt", encoding="utf-8") as fh:
+        table = dict(line.rstrip("\n").split("\t") for line in fh)
+    # One-syllable words, non-syllable keys and entries whose lengths differ are left out.
+    assert table == {"고기": "HH", "눈동자": "NHH", "문고리": "HHH,HNN"}
+
+    # The shipped table: native then Sino at 눈|동, both readings of 문고리, a native part the
+    # dictionary lacks (바람) and a single syllable (결) either side of 바람|결.
+    assert origin_features("눈동자", 0, 1) == ["origin=NH", "origin_len=3"]
+    assert origin_features("문고리", 0, 1)[0] == "origin=HH/HN"
+    assert origin_features("바람결", 1, 2) == ["origin=none", "origin_sides=-|1"]
+    assert origin_features("결혼식을", 1, 2)[0] == "origin=HH"  # a particle after the word
+    assert arbitration_group(["rule=28", "origin=HH"]) == "28|sino"
+    assert arbitration_group(["origin=NH", "rule=28"]) == "28"
+    assert arbitration_group(["origin=none"]) == "-"
+
+
+def test_compound_parts_are_read_by_kiwi_on_their_own():
+    from malsori.text.ko.learned import part_tags
+
+    # mecab-ko-dic calls every part a noun; an adnominal first part takes no 사잇소리.
+    assert part_tags("노란") == "VA+ETM" and part_tags("지난") == "VV+ETM"
+    assert part_tags("바람").startswith("NN")

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from malsori.text.ko.hangul import is_syllable, join, split
-from malsori.text.ko.learned import LearnedModel, boundary_features, long_vowel_features, shipped_model
+from malsori.text.ko.learned import LearnedModel, arbitration_group, boundary_features, long_vowel_features, shipped_model
 from malsori.text.ko.lexicon import LATERAL_WORDS, NO_N_INSERTION, listed, takes_sai, tensed_syllables
 
 ASPIRATED = {"ㄱ": "ㅋ", "ㄷ": "ㅌ", "ㅂ": "ㅍ", "ㅈ": "ㅊ"}
@@ -315,7 +315,7 @@ class _Rules:
         if not deciding:
             return rule, None
         p = self.model.probability(decision, features)
-        if (p >= 0.5) == (rule is not None) or abs(p - 0.5) <= self.model.margin(decision, rule):
+        if (p >= 0.5) == (rule is not None) or abs(p - 0.5) <= self.model.margin(decision, arbitration_group(features)):
             return rule, None  # agreed, or not sure enough to overrule
         if p < 0.5:
             text = a.text() + b.text()

@@ -24,6 +24,10 @@ from functools import lru_cache
 from pathlib import Path
 
 MODEL_PATH = Path(__file__).with_name("data") / "ko_learned.json.gz"
+# Which syllables of a word are Sino-Korean, from libhangul's Hanja dictionary (BSD-3-Clause):
+# built by scripts/build_hanja_origin.py, notice in data/HANJA_ORIGIN_LICENSE.txt.
+ORIGIN_PATH = Path(__file__).with_name("data") / "hanja_origin.tsv.gz"
+MAX_ORIGIN_SPAN = 6
 DECISIONS = ("tense", "n_insertion", "long_vowel")
 
 
@@ -39,15 +43,16 @@ class LearnedModel:
         """False where training found the model no better than the rules (it left no weights)."""
         return not self.info.get("decisions", {}).get(decision, {}).get("defer_to_rules", False)
 
-    def margin(self, decision: str, rule: str | None) -> float:
-        """How far from even odds the model must be to overrule the rules' answer ``rule`` (an
-        article, "lexicon", or None), as chosen in training."""
+    def margin(self, decision: str, group: str) -> float:
+        """How far from even odds the model must be to overrule the rules at a place of
+        ``arbitration_group`` ``group``, as chosen in training (models trained before groups
+        had origins keep one margin per rule)."""
         margins = self.info.get("decisions", {}).get(decision, {}).get("margins", {})
-        return float(margins.get(rule or "-", 0.0))
+        return float(margins.get(group, margins.get(group.split("|")[0], 0.0)))
 
     def probability(self, decision: str, features: list[str]) -> float:
-        table = self.weights[decision]
-        z = self.bias[decision] + sum([table[f] for f in features if f in table])
+        weight = self.weights[decision].get
+        z = self.bias[decision] + sum([weight(f, 0.0) for f in features])
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
     def save(self, path: str | Path) -> None:
@@ -95,6 +100,58 @@ def _around(word: str, left: int, right: int) -> list[str]:
     return features
 
 
+@lru_cache(maxsize=1)
+def origin_table() -> dict[str, str]:
+    """word -> its H/N patterns (Hanja or native per syllable) joined by commas; empty when the
+    table is absent."""
+    if not ORIGIN_PATH.is_file():
+        return {}
+    with gzip.open(ORIGIN_PATH, "rt", encoding="utf-8") as fh:
+        return dict(line.rstrip("\n").split("\t", 1) for line in fh)
+
+
+def origin_features(word: str, left: int, right: int) -> list[str]:
+    """Whether the syllables either side of a boundary are Sino-Korean or native, read off the
+    longest dictionary word that spans it (눈동자 -> 눈瞳子: native then Sino at 눈|동), else
+    off the longest words ending and starting there. Native compounds take 사잇소리 (문고리
+    [문꼬리]); Sino-Korean words tense only in their own patterns (절대 [절때], 결혼식 [결혼식])."""
+    table = origin_table()
+    if not table:
+        return []
+    for length in range(min(MAX_ORIGIN_SPAN, len(word)), 1, -1):
+        for start in range(max(0, right - length + 1), min(left, len(word) - length) + 1):
+            patterns = table.get(word[start:start + length])
+            if patterns:
+                pairs = sorted({p[left - start] + p[right - start] for p in patterns.split(",")})
+                return [f"origin={'/'.join(pairs)}", f"origin_len={min(length, 4)}"]
+
+    # The longest word (2-4 syllables) ending at ``left``, and the longest starting at ``right``.
+    head = next((word[s:left + 1] for s in range(max(0, left - 3), left) if word[s:left + 1] in table),
+                word[max(0, left - 1):left + 1])
+    tail = next((word[right:e] for e in range(min(len(word), right + 4), right + 1, -1) if word[right:e] in table),
+                word[right:right + 2])
+    return ["origin=none", f"origin_sides={_end_origin(table, head, -1)}|{_end_origin(table, tail, 0)}"]
+
+
+def _end_origin(table: dict[str, str], span: str, end: int) -> str:
+    """H, N or HN for the syllable at ``end`` of ``span`` by the dictionary; "-" for a word it
+    lacks (mostly native: 바람, 아침, 하늘), "1" for a single syllable (nearly all have Hanja)."""
+    if len(span) < 2:
+        return "1"
+    patterns = table.get(span)
+    return "-" if patterns is None else "".join(sorted({p[end] for p in patterns.split(",")}))
+
+
+@lru_cache(maxsize=65536)
+def part_tags(part: str) -> str:
+    """kiwipiepy's tags of a compound's part read on its own: mecab-ko-dic calls every part a
+    noun, but a first part that is an adnominal form (노란+색 VA+ETM, 지난+달 VV+ETM, 왼+손 MM)
+    takes no 사잇소리."""
+    from malsori.text.ko.g2p import _kiwi
+
+    return "+".join(t.tag.split("-")[0] for t in _kiwi().tokenize(part)[:3])
+
+
 def boundary_features(word: str, left: int, right: int, coda: str, onset: str, rule: str,
                       tags: tuple[str | None, str | None], morphemes: tuple[str, str], starts: bool,
                       parts: tuple[str, str] | None) -> list[str]:
@@ -105,7 +162,11 @@ def boundary_features(word: str, left: int, right: int, coda: str, onset: str, r
     compound = parts is not None
     left_tag, right_tag = (t or "-" for t in tags)
     left_form, right_form = morphemes
-    features = _around(word, left, right)
+    origin = origin_features(word, left, right)
+    # Crossed with the rules' answer: article 28 in a native compound is not article 28 in a
+    # Sino-Korean word mecab-ko-dic split.
+    crossed = [f"{f}|rule={rule or '-'}" for f in origin if not f.startswith("origin_len")]
+    features = _around(word, left, right) + origin + crossed
     features += [f"coda={coda or '-'}", f"onset={onset}", f"rule={rule or '-'}",
                  f"rule_b={rule or '-'}|{word[right]}", f"coda_b={coda or '-'}|{word[right]}", f"tags={left_tag}|{right_tag}", f"ltag={left_tag}",
                  f"rtag={right_tag}", f"starts={starts}", f"compound={compound}", f"rule_tags={rule or '-'}|{right_tag}"]
@@ -117,8 +178,19 @@ def boundary_features(word: str, left: int, right: int, coda: str, onset: str, r
         first, second = parts
         # mecab-ko-dic also splits Sino-Korean words (냉장+고, 결혼+식), where 사잇소리 is rare
         features += [f"lpart={first}", f"rpart={second}", f"part_lens={min(len(first), 3)}+{min(len(second), 3)}",
-                     f"rule_part_lens={rule or '-'}|{min(len(first), 3)}+{min(len(second), 3)}"]
+                     f"rule_part_lens={rule or '-'}|{min(len(first), 3)}+{min(len(second), 3)}",
+                     f"lpart_tags={part_tags(first)}", f"rpart_tags={part_tags(second)}"]
     return features
+
+
+def arbitration_group(features: list[str]) -> str:
+    """The rules' answer named in a place's features (an article, "lexicon", "-" for no change),
+    with "|sino" where the dictionary makes both syllables Sino-Korean. Training chooses per
+    group how sure the model must be to overrule the rules: article 28's 사잇소리 is usually
+    wrong inside Sino-Korean words that mecab-ko-dic splits (결혼+식) and usually right in native
+    compounds (문+고리), which the dictionary has few of."""
+    rule = next((f[5:] for f in features if f.startswith("rule=")), "-")
+    return rule + ("|sino" if "origin=HH" in features else "")
 
 
 def long_vowel_features(word: str) -> list[str]:
