@@ -59,6 +59,20 @@ def test_a_random_network_embeds_any_length_and_many_spans(random_model_dir):
         encoder.embed(Audio(np.zeros(1000, np.float32), 16000))
 
 
+def test_pieces_of_different_lengths_batched_with_padding_get_their_own_embeddings(random_model_dir):
+    """The network masks the padding after shorter pieces: segment means, the utterance mean,
+    statistics pooling and every wide convolution see only each piece's own frames."""
+    encoder = CamPlusPlusEncoder(random_model_dir)
+    rng = np.random.default_rng(0)
+    # Lengths around the CAM segment (100 frames) and the strided layer's halving (odd, even).
+    pieces = [rng.standard_normal((n, 80)).astype(np.float32) for n in (60, 99, 100, 101, 140, 149)]
+    alone = np.stack([encoder.embed_features([p])[0] for p in pieces])
+    together = encoder.embed_features(pieces)
+    assert np.abs(together - alone).max() < 1e-4
+    # Padding that were read as speech would move them: a piece padded with its own frames differs.
+    assert np.abs(encoder.embed_features([np.concatenate([pieces[0], pieces[0][:30]])])[0] - alone[0]).max() > 1e-3
+
+
 def test_files_that_are_not_campplus_weights_are_refused(tmp_path):
     (tmp_path / WEIGHTS_FILE).write_bytes(b"not a checkpoint")
     with pytest.raises(ModelError, match="cannot read"):

@@ -29,6 +29,7 @@ RATE = 16_000
 N_MELS = 80
 FRAME, HOP = 400, 160  # 25 ms frames every 10 ms
 FBANK = FbankOptions(num_mel_bins=N_MELS, sample_rate=RATE, wave_scale=1.0)
+PAD_RATIO = 1.5  # a batch's longest piece at most this many times its shortest (padding costs time)
 MIN_FRAMES = 20  # the front-end halves the frequency axis only; time needs a few frames for its kernels
 WEIGHTS_FILE = "campplus_cn_en_common.pt"
 
@@ -40,7 +41,12 @@ def _torch():
 
 
 def build_network():
-    """The CAM++ network with the layer names of 3D-Speaker's checkpoints."""
+    """The CAM++ network with the layer names of 3D-Speaker's checkpoints.
+
+    ``forward(feats, valid)``: ``valid`` (batch, frames) is 1 on each piece's frames and 0 on the
+    padding after a shorter piece, so pieces of different lengths share one batch and each gets
+    the embedding it gets alone: every convolution wider than one frame sees zeros past a piece's
+    end, as its own zero padding would give, and every mean over time counts only its frames."""
     torch = _torch()
     nn, F = torch.nn, torch.nn.functional
 
@@ -62,9 +68,9 @@ def build_network():
                 self.shortcut = nn.Sequential(nn.Conv2d(channels, channels, 1, (stride, 1), bias=False),
                                               nn.BatchNorm2d(channels))
 
-        def forward(self, x):
-            out = F.relu(self.bn1(self.conv1(x)))
-            return F.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
+        def forward(self, x, valid):  # valid: (batch, 1, 1, frames)
+            out = F.relu(self.bn1(self.conv1(x))) * valid
+            return F.relu(self.bn2(self.conv2(out)) + self.shortcut(x)) * valid
 
     class FrontEnd(nn.Module):  # FCM: frequency halved three times, 80 -> 10 bands of 32 channels
         def __init__(self, channels: int = 32):
@@ -76,9 +82,12 @@ def build_network():
             self.conv2 = nn.Conv2d(channels, channels, 3, (2, 1), 1, bias=False)
             self.bn2 = nn.BatchNorm2d(channels)
 
-        def forward(self, x):  # (batch, mels, frames)
-            out = F.relu(self.bn1(self.conv1(x.unsqueeze(1))))
-            out = F.relu(self.bn2(self.conv2(self.layer2(self.layer1(out)))))
+        def forward(self, x, valid):  # (batch, mels, frames), (batch, 1, frames)
+            valid = valid.unsqueeze(1)
+            out = F.relu(self.bn1(self.conv1(x.unsqueeze(1) * valid))) * valid
+            for block in (*self.layer1, *self.layer2):
+                out = block(out, valid)
+            out = F.relu(self.bn2(self.conv2(out))) * valid
             return out.flatten(1, 2)  # (batch, channels x bands, frames)
 
     class Tdnn(nn.Module):
@@ -90,6 +99,9 @@ def build_network():
         def forward(self, x):
             return self.nonlinear(self.linear(x))
 
+    def masked_mean(x, valid, count):
+        return (x * valid).sum(-1, keepdim=True) / count
+
     class ContextMask(nn.Module):  # CAM: a local TDNN output gated by utterance and segment context
         def __init__(self, cin: int, cout: int, kernel: int, dilation: int, segment: int = 100):
             super().__init__()
@@ -99,12 +111,16 @@ def build_network():
             self.linear1 = nn.Conv1d(cin, cin // 2, 1)
             self.linear2 = nn.Conv1d(cin // 2, cout, 1)
 
-        def forward(self, x):
+        def forward(self, x, valid, count):
+            x = x * valid
             local = self.linear_local(x)
             frames = x.shape[-1]
-            means = F.avg_pool1d(x, self.segment, self.segment, ceil_mode=True)
+            # Segment means over each piece's own frames (a piece's last segment may be short).
+            sums = F.avg_pool1d(x, self.segment, self.segment, ceil_mode=True)
+            shares = F.avg_pool1d(valid, self.segment, self.segment, ceil_mode=True)
+            means = sums / shares.clamp_min(1e-6)
             per_frame = means.repeat_interleave(self.segment, dim=-1)[..., :frames]
-            context = x.mean(-1, keepdim=True) + per_frame
+            context = masked_mean(x, valid, count) + per_frame
             return local * torch.sigmoid(self.linear2(F.relu(self.linear1(context))))
 
     class DenseLayer(nn.Module):
@@ -115,8 +131,8 @@ def build_network():
             self.nonlinear2 = bn_relu(bottleneck)
             self.cam_layer = ContextMask(bottleneck, growth, kernel, dilation)
 
-        def forward(self, x):
-            new = self.cam_layer(self.nonlinear2(self.linear1(self.nonlinear1(x))))
+        def forward(self, x, valid, count):
+            new = self.cam_layer(self.nonlinear2(self.linear1(self.nonlinear1(x))), valid, count)
             return torch.cat([x, new], dim=1)
 
     class Transit(nn.Module):
@@ -155,13 +171,24 @@ def build_network():
             self.add_module("stats", StatsPool())
             self.add_module("dense", Embedding(2 * channels, embedding))
 
+        def forward(self, x, valid):  # valid: (batch, 1, frames)
+            x = self.tdnn(x)
+            # The strided layer keeps every other frame: a piece of n frames has ceil(n / 2).
+            valid = valid[..., ::2]
+            count = valid.sum(-1, keepdim=True)
+            for k in (1, 2, 3):
+                for layer in getattr(self, f"block{k}"):
+                    x = layer(x, valid, count)
+                x = getattr(self, f"transit{k}")(x)
+            return self.dense(self.stats(self.out_nonlinear(x), valid, count))
+
     class StatsPool(nn.Module):
-        def forward(self, x):
-            # Spelled out (unbiased std over frames, positive axes): ONNX export's shape inference
-            # loses the rank of torch.std's output before the concatenation.
-            mean = x.mean(dim=2)
-            std = ((x - mean.unsqueeze(2)) ** 2).sum(dim=2).div(x.shape[2] - 1).sqrt()
-            return torch.cat([mean, std], dim=1)
+        def forward(self, x, valid, count):
+            # Spelled out (unbiased std over each piece's frames, positive axes): ONNX export's
+            # shape inference loses the rank of torch.std's output before the concatenation.
+            mean = masked_mean(x, valid, count)
+            std = (((x - mean) ** 2) * valid).sum(dim=2).div(count.squeeze(-1) - 1).sqrt()
+            return torch.cat([mean.squeeze(-1), std], dim=1)
 
     class CamPlusPlus(nn.Module):
         def __init__(self):
@@ -169,8 +196,9 @@ def build_network():
             self.head = FrontEnd()
             self.xvector = Xvector(32 * (N_MELS // 8))
 
-        def forward(self, feats):  # (batch, frames, mels)
-            return self.xvector(self.head(feats.transpose(1, 2)))
+        def forward(self, feats, valid):  # (batch, frames, mels), (batch, frames)
+            valid = valid.unsqueeze(1)
+            return self.xvector(self.head(feats.transpose(1, 2), valid), valid)
 
     return CamPlusPlus()
 
@@ -185,9 +213,9 @@ def _frozen(model):
     try:
         with torch.inference_mode(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # TorchScript's deprecation notices
-            example = torch.zeros(1, 200, N_MELS)
+            example = (torch.zeros(2, 200, N_MELS), torch.ones(2, 200))
             traced = torch.jit.optimize_for_inference(torch.jit.freeze(torch.jit.trace(model, example)))
-            traced(example)
+            traced(*example)
         return traced
     except Exception:  # noqa: BLE001 - an older torch or an unusual build: eager is only slower
         return model
@@ -269,14 +297,16 @@ class CamPlusPlusEncoder:
 
     def embed_features(self, pieces: list[np.ndarray], batch_frames: int = 60_000) -> np.ndarray:
         """(len(pieces), 192) unit vectors of filterbank pieces (``features`` rows, any selection
-        of them). Pieces of similar length are batched together; each is mean-normalised on its
-        own, as a whole utterance."""
+        of them), each mean-normalised on its own, as a whole utterance. Pieces are embedded in
+        batches of similar lengths, the shorter ones padded (the network masks the padding):
+        each call costs about as much as 100 frames, so few large batches are far faster."""
         out = np.zeros((len(pieces), self.dimension), np.float32)
         order = sorted(range(len(pieces)), key=lambda i: len(pieces[i]))
         batch: list[int] = []
         for i in order + [None]:
+            # Sorted by length, the newest piece is the longest: it sets the padded size.
             if batch and (i is None or (len(batch) + 1) * len(pieces[i]) > batch_frames
-                          or len(pieces[i]) > 1.1 * len(pieces[batch[0]])):
+                          or len(pieces[i]) > PAD_RATIO * len(pieces[batch[0]])):
                 out[batch] = self._embed_batch([pieces[j] for j in batch])
                 batch = []
             if i is not None:
@@ -284,21 +314,21 @@ class CamPlusPlusEncoder:
         return out
 
     def _embed_batch(self, pieces: list[np.ndarray]) -> np.ndarray:
-        """Each piece mean-normalised, cut to the shortest piece's length at its centre (batches
-        hold pieces of near-equal length), embedded and scaled to unit length."""
+        """Each piece mean-normalised and padded with zeros to the longest, embedded and scaled
+        to unit length."""
         torch = _torch()
         if self.threads:
             torch.set_num_threads(self.threads)
-        frames = min(len(p) for p in pieces)
-        if frames < MIN_FRAMES:
+        if min(len(p) for p in pieces) < MIN_FRAMES:
             raise AudioError("too little audio for a speaker embedding")
-        stacked = []
-        for p in pieces:
-            p = p - p.mean(axis=0, keepdims=True)
-            skip = (len(p) - frames) // 2
-            stacked.append(p[skip:skip + frames])
+        frames = max(len(p) for p in pieces)
+        batch = np.zeros((len(pieces), frames, N_MELS), np.float32)
+        valid = np.zeros((len(pieces), frames), np.float32)
+        for k, p in enumerate(pieces):
+            batch[k, :len(p)] = p - p.mean(axis=0, keepdims=True)
+            valid[k, :len(p)] = 1.0
         with torch.inference_mode():
-            vectors = self._load()(torch.from_numpy(np.stack(stacked).astype(np.float32))).numpy()
+            vectors = self._load()(torch.from_numpy(batch), torch.from_numpy(valid)).numpy()
         return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
 
     def similarity(self, a: np.ndarray, b: np.ndarray) -> float:
