@@ -24,7 +24,7 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 
 $(VENV)/.installed-dev: $(VENV)/.installed
 	bash scripts/install_system_deps.sh --test
-	$(BIN)/python -m pip install -q -e '.[serve,dev,seamless,nllb,speaker,ko,tts,ray]'
+	$(BIN)/python -m pip install -q -e '.[serve,dev,seamless,nllb,speaker,ko,tts,ray,generate]'
 	# The model classes the separator import is tested on (tiny random SepFormer and Conv-TasNet):
 	# their packages' full requirements (torchaudio, Lightning...) are not needed to build them.
 	$(BIN)/python -m pip install -q --no-deps speechbrain==1.1.2 asteroid==0.7.0 hyperpyyaml==1.2.3 \

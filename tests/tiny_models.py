@@ -152,3 +152,81 @@ def build_tiny_mms(path: Path, language: str = "kor") -> Path:
     VitsModel(config).eval().save_pretrained(path)
     tokenizer.save_pretrained(path)
     return path
+
+
+_SOUND_PROMPTS = ["a man speaks while typing on a keyboard", "a dog barks in the rain", "happy rock music with drums",
+                  "birds sing at dawn", "waves crash on the beach"]
+
+
+def _tiny_t5_tokenizer(path: Path, model_max_length: int = 32):
+    """A T5 tokenizer over a 36-piece sentencepiece model trained on a few prompts, saved in ``path``."""
+    import sentencepiece
+    from transformers import T5Tokenizer
+
+    model = io.BytesIO()
+    sentencepiece.SentencePieceTrainer.train(
+        sentence_iterator=iter(_SOUND_PROMPTS), model_writer=model, model_type="bpe", vocab_size=36,
+        character_coverage=1.0, unk_id=2, bos_id=-1, eos_id=1, pad_id=0, minloglevel=2,
+    )
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "spiece.model").write_bytes(model.getvalue())
+    return T5Tokenizer(vocab_file=str(path / "spiece.model"), extra_ids=0, model_max_length=model_max_length)
+
+
+def build_tiny_musicgen(path: Path) -> Path:
+    """A MusicgenForConditionalGeneration of about 60k parameters (T5 encoder, a one-layer decoder
+    over 4 codebooks, a 16 kHz EnCodec with a 320-sample hop: AudioGen's layout) and its processor."""
+    import torch
+    from transformers import (EncodecConfig, EncodecFeatureExtractor, MusicgenConfig, MusicgenDecoderConfig,
+                              MusicgenForConditionalGeneration, MusicgenProcessor, T5Config)
+
+    tokenizer = _tiny_t5_tokenizer(path)
+    text = T5Config(vocab_size=36, d_model=16, d_kv=8, d_ff=32, num_layers=1, num_heads=2)
+    audio = EncodecConfig(sampling_rate=16000, hidden_size=16, num_filters=4, num_residual_layers=1,
+                          upsampling_ratios=[8, 8, 5], codebook_size=64, target_bandwidths=[2.2], num_lstm_layers=1,
+                          codebook_dim=16)
+    decoder = MusicgenDecoderConfig(vocab_size=64, max_position_embeddings=512, num_hidden_layers=1, ffn_dim=32,
+                                    num_attention_heads=2, hidden_size=16, num_codebooks=4, pad_token_id=64,
+                                    bos_token_id=64)
+    config = MusicgenConfig(text_encoder=text.to_dict(), audio_encoder=audio.to_dict(), decoder=decoder.to_dict())
+    torch.manual_seed(0)
+    model = MusicgenForConditionalGeneration(config).eval()
+    with torch.no_grad():  # EnCodec's codebooks start as zeros (a checkpoint fills them): every token would sound alike
+        for layer in model.audio_encoder.quantizer.layers:
+            layer.codebook.embed.normal_()
+    model.generation_config.do_sample = True
+    model.generation_config.guidance_scale = 3.0
+    model.save_pretrained(path)
+    MusicgenProcessor(feature_extractor=EncodecFeatureExtractor(sampling_rate=16000), tokenizer=tokenizer).save_pretrained(path)
+    return path
+
+
+def build_tiny_stable_audio(path: Path) -> Path:
+    """A StableAudioPipeline (T5 encoder, projection model, a two-layer DiT, an Oobleck autoencoder
+    at 2 kHz stereo with a hop of 2, the cosine DPM-Solver scheduler) saved with save_pretrained."""
+    import torch
+    from diffusers import AutoencoderOobleck, CosineDPMSolverMultistepScheduler, StableAudioDiTModel, StableAudioPipeline
+    from diffusers.pipelines.stable_audio import StableAudioProjectionModel
+    from transformers import T5Config, T5EncoderModel
+
+    import tempfile
+
+    torch.manual_seed(0)
+    with tempfile.TemporaryDirectory() as tmp:
+        tokenizer = _tiny_t5_tokenizer(Path(tmp))
+    pipe = StableAudioPipeline(
+        vae=AutoencoderOobleck(encoder_hidden_size=6, downsampling_ratios=[1, 2], decoder_channels=3,
+                               decoder_input_channels=3, audio_channels=2, channel_multiples=[2, 4], sampling_rate=2000),
+        text_encoder=T5EncoderModel(T5Config(vocab_size=36, d_model=32, d_kv=8, d_ff=32, num_layers=1, num_heads=2)),
+        projection_model=StableAudioProjectionModel(text_encoder_dim=32, conditioning_dim=4, min_value=0, max_value=32),
+        tokenizer=tokenizer,
+        # 4,000 latent frames of a 2-sample hop at 2 kHz: up to 4 s in one pass.
+        transformer=StableAudioDiTModel(sample_size=4000, in_channels=3, num_layers=2, attention_head_dim=4,
+                                        num_key_value_attention_heads=2, num_attention_heads=2, out_channels=3,
+                                        cross_attention_dim=4, time_proj_dim=8, global_states_input_dim=8,
+                                        cross_attention_input_dim=4),
+        scheduler=CosineDPMSolverMultistepScheduler(solver_order=2, prediction_type="v_prediction", sigma_data=1.0,
+                                                    sigma_schedule="exponential"),
+    )
+    pipe.save_pretrained(path)
+    return path

@@ -18,6 +18,8 @@ _LAZY = {
     "TrainedVoice": "malsori.engines.tts.trained.voice",
     "train_voice": "malsori.engines.tts.trained.train",
     "speak_document": "malsori.pipelines.speak",
+    "generate": "malsori.pipelines.generate",
+    "TextToAudio": "malsori.pipelines.generate",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]

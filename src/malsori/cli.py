@@ -697,6 +697,63 @@ def speak(
         typer.echo(f"{len(spoken)} sentence(s), {spoken[-1].end:.1f} s -> {output}", err=True)
 
 
+@app.command()
+def generate(
+    prompt: str = typer.Argument(..., help='what it should sound like: "a man speaks while typing on a keyboard"'),
+    duration: float = typer.Option(5.0, "-d", "--duration", help="seconds of audio"),
+    output: Path = typer.Option(Path("generated.wav"), "-o", "--output", help="OUT.wav, .flac or .ogg (with -n: "
+                                "OUT-1.wav ...), each with a JSON sidecar (OUT.json) that reproduces it"),
+    model: Optional[str] = typer.Option(None, "--model", help="an imported model (stable-audio-open, audioldm2, "
+                                        "musicgen) or a model folder; default: the first one imported"),
+    steps: Optional[int] = typer.Option(None, "--steps", help="diffusion steps (diffusion models; default: the "
+                                        "model's own)"),
+    seed: Optional[int] = typer.Option(None, "--seed", help="output i uses seed + i (default: a random seed, "
+                                       "written to the sidecar)"),
+    negative: Optional[str] = typer.Option(None, "--negative", help="what it should not sound like (diffusion "
+                                           "models)"),
+    guidance: Optional[float] = typer.Option(None, "--guidance", help="classifier-free guidance scale (default: "
+                                             "the model's)"),
+    count: int = typer.Option(1, "-n", "--count", help="how many clips"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
+):
+    """Text to audio (sound effects, music) from a model on disk: Stable Audio Open, AudioLDM 2, MusicGen."""
+    from malsori.errors import MalsoriError
+
+    bar = None
+    try:
+        from malsori.files import check_output
+        from malsori.pipelines.generate import OUTPUT_SUFFIXES, TextToAudio, output_paths, write_generated
+
+        paths = output_paths(output, max(count, 1))
+        for path in paths:
+            check_output(path, OUTPUT_SUFFIXES, "audio")
+        pipeline = TextToAudio(model)
+        pipeline.check(prompt, duration, count, steps)  # bad requests fail before the model loads in full
+        hook = None
+        if not quiet:
+            from rich.console import Console
+            from rich.progress import Progress
+
+            bar = Progress(console=Console(stderr=True), transient=True)
+            task = bar.add_task("generating", total=None)
+            bar.start()
+
+            def hook(what: str, done: int, total: int) -> None:
+                bar.update(task, description=f"generating {what}", completed=done, total=total)
+        for result in pipeline.generate(prompt, duration, count=count, seed=seed, steps=steps, negative=negative,
+                                        guidance=guidance, hook=hook):
+            path = write_generated(result, paths[result.index])
+            if not quiet:
+                typer.echo(f"{path} ({result.audio.duration:.1f} s, seed {result.seed}, "
+                           f"{result.timings['generate']:.1f} s)", err=True)
+    except MalsoriError as exc:
+        if bar is not None:
+            bar.stop()
+        _fail(exc)
+    if bar is not None:
+        bar.stop()
+
+
 def _require_korean(lang: str, command: str) -> None:
     from malsori.errors import LanguageError
     from malsori.languages import normalize_language

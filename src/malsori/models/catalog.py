@@ -20,7 +20,7 @@ ANY = None  # languages=None: the model covers every language its backend knows
 @dataclass(frozen=True)
 class ModelCard:
     id: str
-    tasks: tuple[str, ...]  # asr, s2tt, t2tt, tts, vad, lid, s2st, t2st
+    tasks: tuple[str, ...]  # asr, s2tt, t2tt, tts, vad, lid, s2st, t2st, t2a (text to audio)
     backend: str
     source: str  # "package:NAME", "system:CMD", "directory"
     licence: str
@@ -128,6 +128,22 @@ CATALOG: dict[str, ModelCard] = {
             "NLLB-200 (CTranslate2 conversion + sentencepiece.bpe.model): text translation in 200 languages",
             ANY, install_hint="ct2-transformers-converter --model facebook/nllb-200-distilled-600M "
             "--output_dir nllb-ct2 --copy_files sentencepiece.bpe.model && malsori models import nllb-ct2",
+        ),
+        ModelCard(
+            "musicgen", ("t2a",), "transformers", "directory", "CC-BY-NC-4.0",
+            "MusicGen (Meta; small 300 M .. large 3.3 B, melody, stereo): music from text, 32 kHz, up to 30 s",
+            ANY, size_mb=2400.0, install_hint="malsori models import /path/to/musicgen-small  (pip install 'malsori[generate]')",
+        ),
+        ModelCard(
+            "stable-audio-open", ("t2a",), "diffusers", "directory", "Stability AI Community License",
+            "Stable Audio Open 1.0 (Stability AI, 1.2 B): sound and music from text, 44.1 kHz stereo, up to 47 s",
+            ANY, size_mb=4900.0,
+            install_hint="malsori models import /path/to/stable-audio-open-1.0  (pip install 'malsori[generate]')",
+        ),
+        ModelCard(
+            "audioldm2", ("t2a",), "diffusers", "directory", "CC-BY-NC-SA-4.0",
+            "AudioLDM 2 (Liu et al.; base 350 M UNet): sound, music and speech from text, 16 kHz mono, 10 s clips",
+            ANY, size_mb=4300.0, install_hint="malsori models import /path/to/audioldm2  (pip install 'malsori[generate]')",
         ),
         ModelCard(
             "whisper-local", ("asr", "s2tt", "lid"), "faster-whisper", "directory", "MIT",
@@ -283,6 +299,13 @@ def verify(model_id: str) -> list[str]:
 
 def detect_kind(path: Path) -> str:
     """Which catalog entry a local model directory belongs to, from the files it holds."""
+    from malsori.engines.generation import AUDIOCRAFT_UNSUPPORTED, generator_family
+
+    family = generator_family(path)
+    if family == "audiocraft":
+        raise ModelError(AUDIOCRAFT_UNSUPPORTED.format(path=path))
+    if family in CATALOG:
+        return family
     config = path / "config.json"
     if config.is_file():
         try:
@@ -298,7 +321,7 @@ def detect_kind(path: Path) -> str:
         if vocab.is_file() and "<|startoftranscript|>" in vocab.read_text(errors="ignore")[:5_000_000]:
             return "whisper-local"
     raise ModelError(f"{path}: not a recognised model directory (SeamlessM4T v2 in transformers format, "
-                     "Whisper or NLLB in CTranslate2 format)")
+                     "Whisper or NLLB in CTranslate2 format, MusicGen or a diffusers audio pipeline)")
 
 
 def voices_dir() -> Path:

@@ -63,6 +63,7 @@ def create_app(translator=None, log_dir: Path | None = None, *, max_upload_mb: f
     app.add_exception_handler(UploadTooLarge, upload_too_large_response)
     app.state.limits = limits
     slots = StreamSlots(limits.max_streams)
+    generators = GeneratorCache()
     state = {"translator": translator}
 
     def get_translator() -> "Translator":
@@ -128,6 +129,22 @@ def create_app(translator=None, log_dir: Path | None = None, *, max_upload_mb: f
             return JSONResponse({"error": str(exc)}, status_code=400)
         return Response(wav, media_type="audio/wav")
 
+    @app.post("/v1/generate")
+    async def generate(prompt: str = Form(...), duration: float = Form(5.0), model: str | None = Form(None),
+                       seed: int | None = Form(None), steps: int | None = Form(None),
+                       negative: str | None = Form(None), guidance: float | None = Form(None)):
+        """Text -> WAV from an imported text-to-audio model (``model``: a catalog id such as
+        stable-audio-open or musicgen, never a server path; default: the first one imported).
+        The sidecar (prompt, model, seed, steps, timings) comes back in ``X-Malsori-Generation``."""
+        from fastapi.responses import Response
+
+        try:
+            wav, sidecar = await run_in_threadpool(_generate_wav, generators, prompt, duration, model, seed, steps,
+                                                   negative, guidance)
+        except MalsoriError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        return Response(wav, media_type="audio/wav", headers={"X-Malsori-Generation": json.dumps(sidecar)})
+
     @app.websocket("/v1/stream")
     async def stream(ws: WebSocket):
         await ws.accept()
@@ -162,6 +179,38 @@ def create_app(translator=None, log_dir: Path | None = None, *, max_upload_mb: f
         await StreamConnection(ws, session, config["sample_rate"], log_dir, limits.idle_timeout_s).serve()
 
     return app
+
+
+class GeneratorCache:
+    """One loaded text-to-audio model per catalog id, used by one request at a time (generation
+    keeps both cores busy; a second request waits rather than halving the first's speed)."""
+
+    def __init__(self):
+        import threading
+
+        self.pipelines: dict = {}
+        self.lock = threading.Lock()
+
+    def get(self, model: str | None):
+        from malsori.pipelines.generate import GENERATION_MODELS, TextToAudio
+
+        if model is not None and model not in GENERATION_MODELS:
+            raise MalsoriError(f"unknown text-to-audio model {model!r}: choose one of {', '.join(GENERATION_MODELS)}")
+        if model not in self.pipelines:
+            self.pipelines[model] = TextToAudio(model)
+        return self.pipelines[model]
+
+
+def _generate_wav(generators: GeneratorCache, prompt: str, duration: float, model, seed, steps, negative,
+                  guidance) -> tuple[bytes, dict]:
+    import soundfile as sf
+
+    with generators.lock:
+        pipeline = generators.get(model)
+        [result] = pipeline.generate(prompt, duration, seed=seed, steps=steps, negative=negative, guidance=guidance)
+    buf = io.BytesIO()
+    sf.write(buf, np.clip(result.audio.samples, -1, 1), result.audio.sample_rate, format="WAV", subtype="PCM_16")
+    return buf.getvalue(), result.sidecar()
 
 
 def _speak_wav(text: str, lang: str, voice, speaker, emotion, reference) -> bytes:

@@ -1,0 +1,93 @@
+"""Text-to-audio generators from local weights, one protocol over their libraries.
+
+- ``musicgen.py``: MusicGen (transformers ``MusicgenForConditionalGeneration``: a T5 text
+  encoder, a decoder over EnCodec codebooks, EnCodec).
+- ``diffusion.py``: diffusers' audio pipelines (Stable Audio Open, AudioLDM 2, AudioLDM,
+  MusicLDM), which share one calling convention.
+
+``load_generator(folder)`` picks by what the folder holds. Nothing is downloaded.
+
+AudioGen is not supported yet: it exists only as an audiocraft checkpoint, audiocraft pins a
+PyTorch older than ours, and transformers has no AudioGen port. Its language model and EnCodec
+are MusicGen's classes, so a converter into them is the way; it needs a real checkpoint to be
+checked against, which this project has not had.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Protocol
+
+from malsori.audio import Audio
+from malsori.errors import ModelError
+
+StepHook = Callable[[int, int], None]  # (steps done, total steps)
+DIFFUSERS_PIPELINES = {"StableAudioPipeline": "stable-audio-open", "AudioLDM2Pipeline": "audioldm2",
+                       "AudioLDMPipeline": "audioldm", "MusicLDMPipeline": "musicldm"}
+MUSICGEN_TYPES = {"musicgen": "musicgen", "musicgen_melody": "musicgen"}
+AUDIOCRAFT_UNSUPPORTED = ("{path}: an audiocraft checkpoint (AudioGen, or MusicGen before its transformers port); "
+                          "malsori reads MusicGen in transformers format and diffusers pipelines, not audiocraft's")
+
+
+@dataclass
+class GenerationSettings:
+    """What one generation call asks for. ``steps`` is the number of diffusion steps (diffusion
+    models) and is ignored by token models, whose length follows the duration."""
+
+    duration_s: float
+    seed: int
+    steps: int | None = None
+    negative: str | None = None
+    guidance: float | None = None
+
+
+class AudioGenerator(Protocol):
+    name: str
+    family: str  # a catalog id: musicgen, stable-audio-open, audioldm2...
+    max_duration_s: float
+    default_steps: int | None
+
+    def generate(self, prompt: str, settings: GenerationSettings, on_step: StepHook | None = None) -> Audio: ...
+
+
+def generator_family(path: Path) -> str | None:
+    """The catalog id of the generator a folder holds, or None when it holds none."""
+    path = Path(path)
+    index = _read_json(path / "model_index.json")
+    if index is not None:
+        return DIFFUSERS_PIPELINES.get(index.get("_class_name", ""))
+    config = _read_json(path / "config.json")
+    if config is not None and config.get("model_type") in MUSICGEN_TYPES:
+        return MUSICGEN_TYPES[config["model_type"]]
+    if (path / "state_dict.bin").is_file() and (path / "compression_state_dict.bin").is_file():
+        return "audiocraft"
+    return None
+
+
+def load_generator(path: str | Path) -> AudioGenerator:
+    path = Path(path)
+    family = generator_family(path)
+    if family is None:
+        raise ModelError(f"{path}: not a text-to-audio model (a transformers MusicGen folder with config.json, "
+                         "or a diffusers pipeline folder with model_index.json)")
+    if family == "audiocraft":
+        raise ModelError(AUDIOCRAFT_UNSUPPORTED.format(path=path))
+    if family in DIFFUSERS_PIPELINES.values():
+        from malsori.engines.generation.diffusion import DiffusersAudioGenerator
+
+        return DiffusersAudioGenerator(path, family)
+    from malsori.engines.generation.musicgen import MusicGenGenerator
+
+    return MusicGenGenerator(path, family)
+
+
+def _read_json(path: Path) -> dict | None:
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        raise ModelError(f"{path}: not readable JSON") from None
+    return data if isinstance(data, dict) else None
