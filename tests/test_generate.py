@@ -1,5 +1,5 @@
 """Text to audio on tiny randomly initialised models saved in the real on-disk layouts (MusicGen
-in transformers format, Stable Audio Open as a diffusers pipeline), imported with `malsori models
+in transformers format, Stable Audio Open and AudioLDM 2 as diffusers pipelines), imported with `malsori models
 import` and run through the CLI, the Python API and the HTTP server. They sound like nothing:
 these tests check the plumbing, reproducibility and refusals, not quality."""
 
@@ -19,9 +19,10 @@ pytest.importorskip("transformers")
 from malsori.audio import Audio, load_audio  # noqa: E402
 from malsori.errors import MalsoriError, ModelError  # noqa: E402
 from malsori.pipelines.generate import TextToAudio, generate, write_generated  # noqa: E402
-from tiny_models import build_tiny_musicgen, build_tiny_stable_audio  # noqa: E402
+from tiny_models import build_tiny_audioldm2, build_tiny_musicgen, build_tiny_stable_audio  # noqa: E402
 
-FAMILIES = {"musicgen": build_tiny_musicgen, "stable-audio-open": build_tiny_stable_audio}
+FAMILIES = {"musicgen": build_tiny_musicgen, "stable-audio-open": build_tiny_stable_audio,
+            "audioldm2": build_tiny_audioldm2}
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +85,8 @@ def test_the_api_makes_several_outputs_each_reproducible_alone(home, tmp_path):
 
     [top] = malsori.generate("a man speaks while typing on a keyboard", 0.5, model="musicgen", seed=1)
     assert top.audio.sample_rate == 16000 and top.audio.frames == 8000
+    [ldm] = malsori.generate("rain on a tin roof", 1.0, model="audioldm2", seed=2, steps=2)
+    assert ldm.audio.sample_rate == 16000 and ldm.audio.frames == 16000 and ldm.steps == 2
 
 
 def test_the_server_generates_and_refuses_paths(home):
@@ -103,6 +106,10 @@ def test_the_server_generates_and_refuses_paths(home):
 
     samples, rate = sf.read(io.BytesIO(reply.content))
     assert rate == 16000 and len(samples) == 16000
+    for family in ("stable-audio-open", "audioldm2"):
+        reply = client.post("/v1/generate", data={"prompt": "rain", "duration": "1.0", "model": family, "steps": "2",
+                                                  "negative": "music"})
+        assert reply.status_code == 200 and json.loads(reply.headers["x-malsori-generation"])["steps"] == 2
     refused = client.post("/v1/generate", data={"prompt": "birds", "model": "/etc"})
     assert refused.status_code == 400 and "unknown text-to-audio model" in refused.json()["error"]
     empty = client.post("/v1/generate", data={"prompt": "   ", "model": "musicgen"})

@@ -230,3 +230,58 @@ def build_tiny_stable_audio(path: Path) -> Path:
     )
     pipe.save_pretrained(path)
     return path
+
+
+def build_tiny_audioldm2(path: Path) -> Path:
+    """An AudioLDM2Pipeline (CLAP and T5 text encoders, a GPT-2 that writes the conditioning, a
+    two-level UNet, a KL autoencoder over mel-spectrograms, a HiFi-GAN at 16 kHz, DDIM) in the
+    layout diffusers saves; the configurations follow diffusers' own dummy components."""
+    import json
+    import tempfile
+
+    import torch
+    from diffusers import (AudioLDM2Pipeline, AudioLDM2ProjectionModel, AudioLDM2UNet2DConditionModel, AutoencoderKL,
+                           DDIMScheduler)
+    from transformers import (ClapAudioConfig, ClapConfig, ClapFeatureExtractor, ClapModel, ClapTextConfig, GPT2Config,
+                              GPT2LMHeadModel, RobertaTokenizer, SpeechT5HifiGan, SpeechT5HifiGanConfig, T5Config,
+                              T5EncoderModel)
+
+    torch.manual_seed(0)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        # A byte-level BPE vocabulary of printable characters and no merges.
+        vocab = {t: i for i, t in enumerate(["<s>", "<pad>", "</s>", "<unk>", "<mask>", "Ġ"] + [chr(c) for c in range(33, 127)])}
+        (tmp / "vocab.json").write_text(json.dumps(vocab))
+        (tmp / "merges.txt").write_text("#version: 0.2\n")
+        roberta = RobertaTokenizer(vocab_file=str(tmp / "vocab.json"), merges_file=str(tmp / "merges.txt"), model_max_length=77)
+        t5_tokenizer = _tiny_t5_tokenizer(tmp / "t5")
+    text = ClapTextConfig(bos_token_id=0, eos_token_id=2, hidden_size=8, intermediate_size=37, num_attention_heads=1,
+                          num_hidden_layers=1, pad_token_id=1, vocab_size=len(vocab), projection_dim=8)
+    audio = ClapAudioConfig(spec_size=8, window_size=4, num_mel_bins=8, intermediate_size=37, depths=[1, 1],
+                            num_attention_heads=[1, 1], num_hidden_layers=1, hidden_size=192, projection_dim=8,
+                            patch_size=2, patch_stride=2, patch_embed_input_channels=4)
+    language_model = GPT2LMHeadModel(GPT2Config(n_embd=16, n_head=2, n_layer=1, vocab_size=100, n_ctx=99, n_positions=99))
+    language_model.config.max_new_tokens = 8
+    pipe = AudioLDM2Pipeline(
+        vae=AutoencoderKL(block_out_channels=[8, 16], in_channels=1, out_channels=1, norm_num_groups=8,
+                          down_block_types=["DownEncoderBlock2D"] * 2, up_block_types=["UpDecoderBlock2D"] * 2,
+                          latent_channels=4),
+        text_encoder=ClapModel(ClapConfig(text_config=text.to_dict(), audio_config=audio.to_dict(), projection_dim=16)),
+        text_encoder_2=T5EncoderModel(T5Config(vocab_size=36, d_model=32, d_ff=37, d_kv=8, num_heads=2, num_layers=1)),
+        projection_model=AudioLDM2ProjectionModel(text_encoder_dim=16, text_encoder_1_dim=32, langauge_model_dim=16),
+        language_model=language_model, tokenizer=roberta, tokenizer_2=t5_tokenizer,
+        feature_extractor=ClapFeatureExtractor(),
+        unet=AudioLDM2UNet2DConditionModel(block_out_channels=(8, 16), layers_per_block=1, norm_num_groups=8,
+                                           sample_size=32, in_channels=4, out_channels=4,
+                                           down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+                                           up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"), cross_attention_dim=(8, 16)),
+        scheduler=DDIMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", clip_sample=False,
+                                set_alpha_to_one=False),
+        vocoder=SpeechT5HifiGan(SpeechT5HifiGanConfig(model_in_dim=8, sampling_rate=16000, upsample_initial_channel=16,
+                                                      upsample_rates=[2, 2], upsample_kernel_sizes=[4, 4],
+                                                      resblock_kernel_sizes=[3, 7],
+                                                      resblock_dilation_sizes=[[1, 3, 5], [1, 3, 5]],
+                                                      normalize_before=False)),
+    )
+    pipe.save_pretrained(path)
+    return path
