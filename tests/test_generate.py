@@ -84,7 +84,10 @@ def test_the_api_makes_several_outputs_each_reproducible_alone(home, tmp_path):
     import malsori
 
     [top] = malsori.generate("a man speaks while typing on a keyboard", 0.5, model="musicgen", seed=1)
-    assert top.audio.sample_rate == 16000 and top.audio.frames == 8000
+    assert top.audio.sample_rate == 16000 and top.audio.frames == 8000 and top.steps is None  # tokens, not steps
+    # Unless given, the diffusion models take their pipeline's own number of steps.
+    assert TextToAudio("stable-audio-open").generator.default_steps == 100
+    assert TextToAudio("audioldm2").generator.default_steps == 200
     [ldm] = malsori.generate("rain on a tin roof", 1.0, model="audioldm2", seed=2, steps=2)
     assert ldm.audio.sample_rate == 16000 and ldm.audio.frames == 16000 and ldm.steps == 2
 

@@ -133,7 +133,8 @@ class TextToAudio:
         seed = secrets.randbelow(2**31) if seed is None else int(seed)
         generator = self.generator
         for index in range(count):
-            settings = GenerationSettings(duration_s, seed + index, steps or generator.default_steps, negative, guidance)
+            used_steps = (steps or generator.default_steps) if generator.default_steps is not None else None
+            settings = GenerationSettings(duration_s, seed + index, used_steps, negative, guidance)
 
             def on_step(done: int, total: int, index=index) -> None:
                 if hook is not None:

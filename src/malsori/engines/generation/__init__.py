@@ -47,7 +47,7 @@ class AudioGenerator(Protocol):
     name: str
     family: str  # a catalog id: musicgen, stable-audio-open, audioldm2...
     max_duration_s: float
-    default_steps: int | None
+    default_steps: int | None  # None: the model takes no steps (token models: the duration sets them)
 
     def generate(self, prompt: str, settings: GenerationSettings, on_step: StepHook | None = None) -> Audio: ...
 

@@ -27,7 +27,7 @@ class DiffusersAudioGenerator:
         self.family = family
         self.name = f"{family}:{self.model_dir.name}"
         self._pipe = None
-        self.default_steps = None  # the pipeline's own default
+        self.default_steps = _default_steps(self.model_dir)
         self.max_duration_s = UNBOUNDED_MAX_S
         if family == "stable-audio-open":
             # The transformer's positions cover this many latent frames of the autoencoder.
@@ -75,7 +75,7 @@ class DiffusersAudioGenerator:
             options["audio_end_in_s"] = settings.duration_s
         else:
             options["audio_length_in_s"] = settings.duration_s
-        steps = settings.steps or accepts["num_inference_steps"].default
+        steps = settings.steps or self.default_steps
         options["num_inference_steps"] = steps
         if settings.guidance is not None:
             options["guidance_scale"] = settings.guidance
@@ -100,3 +100,15 @@ def _read_config(path: Path) -> dict:
         return json.loads(path.read_text())
     except (OSError, ValueError):
         raise ModelError(f"{path.parent.parent}: {path.parent.name}/{path.name} is missing or unreadable") from None
+
+
+def _default_steps(path: Path) -> int | None:
+    """The pipeline class's own default number of denoising steps (100 for Stable Audio Open, 200
+    for AudioLDM 2), read off its signature without loading the weights."""
+    try:
+        import diffusers
+
+        name = _read_config(path / "model_index.json")["_class_name"]
+        return int(inspect.signature(getattr(diffusers, name).__call__).parameters["num_inference_steps"].default)
+    except (ImportError, AttributeError, KeyError, TypeError, ValueError, ModelError):
+        return None
