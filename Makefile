@@ -29,6 +29,11 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 	# their packages' full requirements (torchaudio, Lightning...) are not needed to build them.
 	$(BIN)/python -m pip install -q --no-deps speechbrain==1.1.2 asteroid==0.7.0 hyperpyyaml==1.2.3 \
 		ruamel.yaml==0.18.17 ruamel.yaml.clib==0.2.15
+	# audiocraft's model classes, which the AudioGen converter is checked against (tiny random
+	# models): audiocraft pins an older torch, and its training stack is not needed to build them.
+	$(BIN)/python -m pip install -q --no-deps audiocraft==1.3.0 julius==0.2.8 einops==0.8.2 xformers==0.0.35 \
+		num2words==0.5.14 flashy==0.0.2 dora-search==0.1.13 treetable==0.2.6 submitit==1.5.4 retrying==1.4.2 \
+		colorlog==6.12.0 torchmetrics==1.9.0 lightning-utilities==0.15.3
 	bash scripts/install_korean_voice.sh || echo "malsori: the Korean MBROLA voice is not installed; its tests are skipped" >&2
 	bash scripts/install_mbrola_voices.sh $(SPANISH_VOICES) || echo "malsori: the Spanish MBROLA voices are not installed; their tests are skipped" >&2
 	touch $@

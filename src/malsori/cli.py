@@ -271,7 +271,7 @@ def models_info(model_id: str):
 @models_app.command("import")
 def models_import(path: Path, model_id: Optional[str] = typer.Option(None, "--id"),
                   link: bool = typer.Option(False, "--link", help="symlink the files instead of copying")):
-    """Bring a local model directory (SeamlessM4T v2, Whisper or NLLB), or a voice from `malsori tts
+    """Bring a local model directory (SeamlessM4T v2, Whisper, NLLB, a text-to-audio model), or a voice from `malsori tts
     train` (then spoken by its name: `malsori speak --voice NAME`), into MALSORI_HOME."""
     from malsori.errors import MalsoriError
     from malsori.models.catalog import import_model
@@ -281,6 +281,27 @@ def models_import(path: Path, model_id: Optional[str] = typer.Option(None, "--id
     except MalsoriError as exc:
         _fail(exc)
     typer.echo(f"imported {mid} into {dest}")
+
+
+@models_app.command("convert-audiocraft")
+def models_convert_audiocraft(
+    source: Path = typer.Argument(..., help="an audiocraft model folder: state_dict.bin + compression_state_dict.bin "
+                                  "(AudioGen, e.g. facebook/audiogen-medium)"),
+    text_encoder: Path = typer.Option(..., "--text-encoder", help="the T5 it was trained with, a local transformers "
+                                      "folder (t5-large for AudioGen)"),
+    output: Path = typer.Option(..., "-o", "--output", help="a new folder: transformers' MusicGen format"),
+):
+    """Convert an audiocraft checkpoint (AudioGen) into transformers' MusicGen classes, then
+    `malsori models import` it. The checkpoints are pickles: convert only ones you trust."""
+    from malsori.errors import MalsoriError
+
+    try:
+        from malsori.engines.generation.audiocraft import convert_audiocraft
+
+        out = convert_audiocraft(source, text_encoder, output)
+    except MalsoriError as exc:
+        _fail(exc)
+    typer.echo(f"converted into {out}; next: malsori models import {out}")
 
 
 @models_app.command("verify")
@@ -703,8 +724,8 @@ def generate(
     duration: float = typer.Option(5.0, "-d", "--duration", help="seconds of audio"),
     output: Path = typer.Option(Path("generated.wav"), "-o", "--output", help="OUT.wav, .flac or .ogg (with -n: "
                                 "OUT-1.wav ...), each with a JSON sidecar (OUT.json) that reproduces it"),
-    model: Optional[str] = typer.Option(None, "--model", help="an imported model (stable-audio-open, audioldm2, "
-                                        "musicgen) or a model folder; default: the first one imported"),
+    model: Optional[str] = typer.Option(None, "--model", help="an imported model (audiogen, stable-audio-open, "
+                                        "audioldm2, musicgen) or a model folder; default: the first one imported"),
     steps: Optional[int] = typer.Option(None, "--steps", help="diffusion steps (diffusion models; default: the "
                                         "model's own)"),
     seed: Optional[int] = typer.Option(None, "--seed", help="output i uses seed + i (default: a random seed, "
@@ -716,7 +737,7 @@ def generate(
     count: int = typer.Option(1, "-n", "--count", help="how many clips"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
 ):
-    """Text to audio (sound effects, music) from a model on disk: Stable Audio Open, AudioLDM 2, MusicGen."""
+    """Text to audio (sound effects, music) from a model on disk: AudioGen, Stable Audio Open, AudioLDM 2, MusicGen."""
     from malsori.errors import MalsoriError
 
     bar = None

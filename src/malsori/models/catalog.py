@@ -130,6 +130,14 @@ CATALOG: dict[str, ModelCard] = {
             "--output_dir nllb-ct2 --copy_files sentencepiece.bpe.model && malsori models import nllb-ct2",
         ),
         ModelCard(
+            "audiogen", ("t2a",), "transformers", "directory", "CC-BY-NC-4.0",
+            "AudioGen medium (Meta, 1.5 B): sound effects from text, 16 kHz mono, 10 s as trained; "
+            "audiocraft's checkpoint converted into transformers' MusicGen classes",
+            ANY, size_mb=7600.0,
+            install_hint="malsori models convert-audiocraft /path/to/audiogen-medium --text-encoder /path/to/t5-large "
+                         "-o audiogen && malsori models import audiogen",
+        ),
+        ModelCard(
             "musicgen", ("t2a",), "transformers", "directory", "CC-BY-NC-4.0",
             "MusicGen (Meta; small 300 M .. large 3.3 B, melody, stereo): music from text, 32 kHz, up to 30 s",
             ANY, size_mb=2400.0, install_hint="malsori models import /path/to/musicgen-small  (pip install 'malsori[generate]')",

@@ -4,7 +4,7 @@
 it is made (a lazy generator, so a long batch can be written as it goes and a failure keeps what
 finished); ``write_generated`` writes each atomically with a JSON sidecar. ``generate`` is the
 one-call form the package exports. The model is a catalog id imported with ``malsori models
-import`` (stable-audio-open, audioldm2, musicgen) or a folder; with none given, the
+import`` (audiogen, stable-audio-open, audioldm2, musicgen) or a folder; with none given, the
 first one imported is used, and with none imported the error says which to import and how.
 """
 
@@ -21,7 +21,7 @@ from malsori.audio import Audio
 from malsori.engines.generation import AudioGenerator, GenerationSettings, generator_family, load_generator
 from malsori.errors import MalsoriError, ModelError
 
-GENERATION_MODELS = ("stable-audio-open", "audioldm2", "musicgen")
+GENERATION_MODELS = ("audiogen", "stable-audio-open", "audioldm2", "musicgen")
 MAX_PROMPT_CHARS = 2_000
 MAX_OUTPUTS = 16
 MAX_STEPS = 1_000

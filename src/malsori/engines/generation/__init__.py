@@ -7,10 +7,10 @@
 
 ``load_generator(folder)`` picks by what the folder holds. Nothing is downloaded.
 
-AudioGen is not supported yet: it exists only as an audiocraft checkpoint, audiocraft pins a
-PyTorch older than ours, and transformers has no AudioGen port. Its language model and EnCodec
-are MusicGen's classes, so a converter into them is the way; it needs a real checkpoint to be
-checked against, which this project has not had.
+AudioGen exists only as an audiocraft checkpoint, audiocraft pins a PyTorch older than ours, and
+transformers has no AudioGen port; but its language model and EnCodec are MusicGen's classes, so
+``audiocraft.py`` converts it into them (``malsori models convert-audiocraft``) and it then runs
+here as a MusicGen folder.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ StepHook = Callable[[int, int], None]  # (steps done, total steps)
 DIFFUSERS_PIPELINES = {"StableAudioPipeline": "stable-audio-open", "AudioLDM2Pipeline": "audioldm2",
                        "AudioLDMPipeline": "audioldm", "MusicLDMPipeline": "musicldm"}
 MUSICGEN_TYPES = {"musicgen": "musicgen", "musicgen_melody": "musicgen"}
-AUDIOCRAFT_UNSUPPORTED = ("{path}: an audiocraft checkpoint (AudioGen, or MusicGen before its transformers port); "
-                          "malsori reads MusicGen in transformers format and diffusers pipelines, not audiocraft's")
+AUDIOCRAFT_UNSUPPORTED = ("{path}: an audiocraft checkpoint (AudioGen): convert it first with "
+                          "malsori models convert-audiocraft {path} --text-encoder T5_FOLDER -o FOLDER")
 
 
 @dataclass
@@ -45,7 +45,7 @@ class GenerationSettings:
 
 class AudioGenerator(Protocol):
     name: str
-    family: str  # a catalog id: musicgen, stable-audio-open, audioldm2...
+    family: str  # a catalog id: audiogen, musicgen, stable-audio-open, audioldm2...
     max_duration_s: float
     default_steps: int | None  # None: the model takes no steps (token models: the duration sets them)
 
@@ -60,7 +60,8 @@ def generator_family(path: Path) -> str | None:
         return DIFFUSERS_PIPELINES.get(index.get("_class_name", ""))
     config = _read_json(path / "config.json")
     if config is not None and config.get("model_type") in MUSICGEN_TYPES:
-        return MUSICGEN_TYPES[config["model_type"]]
+        # A folder converted from audiocraft by malsori says which model it was (AudioGen or MusicGen).
+        return config.get("malsori_family") or MUSICGEN_TYPES[config["model_type"]]
     if (path / "state_dict.bin").is_file() and (path / "compression_state_dict.bin").is_file():
         return "audiocraft"
     return None
