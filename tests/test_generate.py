@@ -135,6 +135,14 @@ def test_bad_requests_get_one_line_and_no_output(home, tmp_path, prompt, duratio
     assert list(tmp_path.iterdir()) == []
 
 
+def test_bfloat16_halves_the_weights_and_still_generates(home, tmp_path):
+    [clip] = generate("rain", 0.5, tmp_path / "rain.wav", model="musicgen", seed=1, dtype="bfloat16")
+    assert clip.audio.samples.dtype == np.float32 and np.isfinite(clip.audio.samples).all()
+    assert json.loads((tmp_path / "rain.json").read_text())["dtype"] == "bfloat16"
+    with pytest.raises(MalsoriError, match="unknown dtype"):
+        generate("rain", 0.5, model="musicgen", dtype="int4")
+
+
 def test_musicgen_refuses_a_negative_prompt(home):
     with pytest.raises(MalsoriError, match="no negative prompt"):
         next(TextToAudio("musicgen").generate("rain", 0.5, negative="music"))

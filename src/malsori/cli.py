@@ -735,6 +735,8 @@ def generate(
     guidance: Optional[float] = typer.Option(None, "--guidance", help="classifier-free guidance scale (default: "
                                              "the model's)"),
     count: int = typer.Option(1, "-n", "--count", help="how many clips"),
+    dtype: str = typer.Option("float32", "--dtype", help="float32, or bfloat16: half the memory, and 2-3x faster on "
+                              "CPUs with bfloat16 instructions (AVX512-BF16, AMX), slower on others"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
 ):
     """Text to audio (sound effects, music) from a model on disk: AudioGen, Stable Audio Open, AudioLDM 2, MusicGen."""
@@ -748,7 +750,7 @@ def generate(
         paths = output_paths(output, max(count, 1))
         for path in paths:
             check_output(path, OUTPUT_SUFFIXES, "audio")
-        pipeline = TextToAudio(model)
+        pipeline = TextToAudio(model, dtype=dtype)
         pipeline.check(prompt, duration, count, steps)  # bad requests fail before the model loads in full
         hook = None
         if not quiet:

@@ -40,12 +40,14 @@ class GeneratedAudio:
     steps: int | None = None
     negative: str | None = None
     guidance: float | None = None
+    dtype: str = "float32"
     timings: dict[str, float] = field(default_factory=dict)
 
     def sidecar(self) -> dict:
         """What reproduces this output: the same model, prompt, seed and settings."""
         return {"prompt": self.prompt, "negative": self.negative, "model": self.model, "seed": self.seed,
                 "index": self.index, "duration_s": self.duration_s, "steps": self.steps, "guidance": self.guidance,
+                "dtype": self.dtype,
                 "sample_rate": self.audio.sample_rate, "channels": self.audio.channels,
                 "timings_s": {k: round(v, 3) for k, v in self.timings.items()}}
 
@@ -93,14 +95,15 @@ class TextToAudio:
     """``generate(prompt, duration_s, ...) -> Iterator[GeneratedAudio]``. The model loads on first use;
     tests inject a ``generator``."""
 
-    def __init__(self, model: str | Path | None = None, generator: AudioGenerator | None = None):
+    def __init__(self, model: str | Path | None = None, generator: AudioGenerator | None = None, dtype: str = "float32"):
         self._model = model
         self._generator = generator
+        self.dtype = dtype
 
     @property
     def generator(self) -> AudioGenerator:
         if self._generator is None:
-            self._generator = load_generator(generation_model_dir(self._model))
+            self._generator = load_generator(generation_model_dir(self._model), self.dtype)
         return self._generator
 
     def check(self, prompt: str, duration_s: float, count: int = 1, steps: int | None = None) -> str:
@@ -143,7 +146,8 @@ class TextToAudio:
             started = time.perf_counter()
             audio = generator.generate(prompt, settings, on_step)
             yield GeneratedAudio(audio, prompt, generator.name, settings.seed, index, duration_s, settings.steps,
-                                 negative, guidance, {"generate": time.perf_counter() - started})
+                                 negative, guidance, getattr(generator, "dtype", "float32"),
+                                 {"generate": time.perf_counter() - started})
 
 
 def output_paths(output: str | Path, count: int) -> list[Path]:
@@ -169,7 +173,7 @@ def write_generated(result: GeneratedAudio, path: str | Path) -> Path:
 
 def generate(prompt: str, duration_s: float = 5.0, output: str | Path | None = None, *, model: str | Path | None = None,
              count: int = 1, seed: int | None = None, steps: int | None = None, negative: str | None = None,
-             guidance: float | None = None, hook: ProgressHook | None = None) -> list[GeneratedAudio]:
+             guidance: float | None = None, dtype: str = "float32", hook: ProgressHook | None = None) -> list[GeneratedAudio]:
     """Generate ``count`` clips; with ``output`` (.wav, .flac or .ogg) each is written as it is made."""
     from malsori.files import check_output
 
@@ -177,7 +181,7 @@ def generate(prompt: str, duration_s: float = 5.0, output: str | Path | None = N
     for path in paths:
         check_output(path, OUTPUT_SUFFIXES, "audio")
     results = []
-    for result in TextToAudio(model).generate(prompt, duration_s, count=count, seed=seed, steps=steps,
+    for result in TextToAudio(model, dtype=dtype).generate(prompt, duration_s, count=count, seed=seed, steps=steps,
                                               negative=negative, guidance=guidance, hook=hook):
         if paths:
             write_generated(result, paths[result.index])

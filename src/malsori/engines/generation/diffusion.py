@@ -22,9 +22,10 @@ UNBOUNDED_MAX_S = 60.0
 
 
 class DiffusersAudioGenerator:
-    def __init__(self, model_dir: str | Path, family: str):
+    def __init__(self, model_dir: str | Path, family: str, dtype: str = "float32"):
         self.model_dir = Path(model_dir)
         self.family = family
+        self.dtype = dtype
         self.name = f"{family}:{self.model_dir.name}"
         self._pipe = None
         self.default_steps = _default_steps(self.model_dir)
@@ -50,8 +51,11 @@ class DiffusersAudioGenerator:
 
             logging.disable_progress_bar()  # malsori shows its own
             transformers_logging.disable_progress_bar()
+            import torch
+
             try:
-                self._pipe = DiffusionPipeline.from_pretrained(self.model_dir, local_files_only=True)
+                self._pipe = DiffusionPipeline.from_pretrained(self.model_dir, local_files_only=True,
+                                                               torch_dtype=getattr(torch, self.dtype))
             except (OSError, ValueError, RuntimeError, KeyError, ImportError, AttributeError) as exc:
                 raise ModelError(f"{self.model_dir}: cannot load the {self.family} pipeline ({_first_line(exc)})") from None
             self._pipe.set_progress_bar_config(disable=True)
@@ -84,7 +88,7 @@ class DiffusersAudioGenerator:
             options["callback_steps"] = 1
         with torch.inference_mode():
             audios = pipe(prompt, **options).audios
-        samples = np.asarray(audios[0], dtype=np.float32)  # (samples,) or (channels, samples)
+        samples = np.asarray(audios[0]).astype(np.float32)  # (samples,) or (channels, samples)
         rate = self.sample_rate
         wanted = int(round(settings.duration_s * rate))
         if samples.ndim == 2:

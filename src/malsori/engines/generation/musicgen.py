@@ -21,9 +21,10 @@ from malsori.errors import MalsoriError, ModelError
 class MusicGenGenerator:
     default_steps = None
 
-    def __init__(self, model_dir: str | Path, family: str = "musicgen"):
+    def __init__(self, model_dir: str | Path, family: str = "musicgen", dtype: str = "float32"):
         self.model_dir = Path(model_dir)
         self.family = family
+        self.dtype = dtype
         self.name = f"{family}:{self.model_dir.name}"
         self._model = self._processor = None
         config = _config(self.model_dir)
@@ -49,8 +50,11 @@ class MusicGenGenerator:
             from transformers.utils import logging
 
             logging.disable_progress_bar()  # malsori shows its own
+            import torch
+
             try:
-                self._model = MusicgenForConditionalGeneration.from_pretrained(self.model_dir).eval()
+                self._model = MusicgenForConditionalGeneration.from_pretrained(
+                    self.model_dir, dtype=getattr(torch, self.dtype)).eval()
                 self._processor = AutoProcessor.from_pretrained(self.model_dir)
             except (OSError, ValueError, RuntimeError, KeyError) as exc:
                 raise ModelError(f"{self.model_dir}: cannot load MusicGen ({_first_line(exc)})") from None
