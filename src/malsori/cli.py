@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -21,6 +22,25 @@ def _fail(exc) -> None:
     """One line on stderr and the error's exit code: what users see for every known failure."""
     typer.echo(f"malsori: error: {exc}", err=True)
     raise typer.Exit(getattr(exc, "exit_code", 1))
+
+
+@contextlib.contextmanager
+def _stderr_bar(description: str, total: int | None = None, show: bool = True):
+    """A transient progress bar on stderr, as ``(bar, task)`` (``(None, None)`` when not shown),
+    stopped however the block ends, so an error's one line is not drawn over."""
+    if not show:
+        yield None, None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    bar = Progress(console=Console(stderr=True), transient=True)
+    task = bar.add_task(description, total=total)
+    bar.start()
+    try:
+        yield bar, task
+    finally:
+        bar.stop()
 
 
 def _progress_bar(quiet: bool):
@@ -675,7 +695,6 @@ def speak(
     """Speak text or a whole document, sentence by sentence, streamed to the output."""
     from malsori.errors import MalsoriError
 
-    bar = None
     try:
         from malsori.files import check_output
         from malsori.languages import normalize_language
@@ -697,23 +716,12 @@ def speak(
         readable = text_file is not None and str(text_file) != "-" and text_file.is_file()
         # A file's size in bytes over 3 approximates its characters (Hangul is 3 bytes in UTF-8).
         total = len(text) if text is not None else (text_file.stat().st_size // 3 if readable else 0)
-        progress = None
-        if not quiet and total:
-            from rich.console import Console
-            from rich.progress import Progress
-
-            bar = Progress(console=Console(stderr=True), transient=True)
-            task = bar.add_task("speaking", total=total)
-            bar.start()
-            progress = lambda done: bar.update(task, completed=min(done, total))  # noqa: E731
-        spoken = speak_document(lines, lang, output, synthesizer, voice=voice, progress=progress,
-                                max_minutes=max_minutes)
+        with _stderr_bar("speaking", total, show=not quiet and bool(total)) as (bar, task):
+            progress = None if bar is None else lambda done: bar.update(task, completed=min(done, total))
+            spoken = speak_document(lines, lang, output, synthesizer, voice=voice, progress=progress,
+                                    max_minutes=max_minutes)
     except MalsoriError as exc:
-        if bar is not None:
-            bar.stop()
         _fail(exc)
-    if bar is not None:
-        bar.stop()
     if not quiet:
         typer.echo(f"{len(spoken)} sentence(s), {spoken[-1].end:.1f} s -> {output}", err=True)
 
@@ -742,7 +750,6 @@ def generate(
     """Text to audio (sound effects, music) from a model on disk: AudioGen, Stable Audio Open, AudioLDM 2, MusicGen."""
     from malsori.errors import MalsoriError
 
-    bar = None
     try:
         from malsori.files import check_output
         from malsori.pipelines.generate import OUTPUT_SUFFIXES, TextToAudio, output_paths, write_generated
@@ -752,29 +759,19 @@ def generate(
             check_output(path, OUTPUT_SUFFIXES, "audio")
         pipeline = TextToAudio(model, dtype=dtype)
         pipeline.check(prompt, duration, count, steps)  # bad requests fail before the model loads in full
-        hook = None
-        if not quiet:
-            from rich.console import Console
-            from rich.progress import Progress
-
-            bar = Progress(console=Console(stderr=True), transient=True)
-            task = bar.add_task("generating", total=None)
-            bar.start()
-
+        with _stderr_bar("generating", show=not quiet) as (bar, task):
             def hook(what: str, done: int, total: int) -> None:
-                bar.update(task, description=f"generating {what}", completed=done, total=total)
-        for result in pipeline.generate(prompt, duration, count=count, seed=seed, steps=steps, negative=negative,
-                                        guidance=guidance, hook=hook):
-            path = write_generated(result, paths[result.index])
-            if not quiet:
-                typer.echo(f"{path} ({result.audio.duration:.1f} s, seed {result.seed}, "
-                           f"{result.timings['generate']:.1f} s)", err=True)
+                if bar is not None:
+                    bar.update(task, description=f"generating {what}", completed=done, total=total)
+
+            for result in pipeline.generate(prompt, duration, count=count, seed=seed, steps=steps, negative=negative,
+                                            guidance=guidance, hook=hook):
+                path = write_generated(result, paths[result.index])
+                if not quiet:
+                    typer.echo(f"{path} ({result.audio.duration:.1f} s, seed {result.seed}, "
+                               f"{result.timings['generate']:.1f} s)", err=True)
     except MalsoriError as exc:
-        if bar is not None:
-            bar.stop()
         _fail(exc)
-    if bar is not None:
-        bar.stop()
 
 
 def _require_korean(lang: str, command: str) -> None:
