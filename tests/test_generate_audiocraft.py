@@ -134,6 +134,23 @@ def test_an_audiogen_checkpoint_becomes_a_musicgen_folder_that_computes_the_same
     [clip] = TextToAudio("audiogen").generate("a dog barks", 0.5, seed=3)
     assert clip.audio.sample_rate == 16000 and clip.audio.frames == 8000 and np.abs(clip.audio.samples).max() > 0
     assert clip.model.startswith("audiogen:")
+    # Through the command line and the server too.
+    env = {**__import__("os").environ, "MALSORI_HOME": str(tmp_path / "home")}
+    result = subprocess.run([sys.executable, "-m", "malsori.cli", "generate", "rain", "-d", "0.5", "--model", "audiogen",
+                             "--seed", "3", "-q", "-o", str(tmp_path / "rain.wav")], capture_output=True, text=True,
+                            env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    from malsori.audio import load_audio
+
+    again = next(TextToAudio("audiogen").generate("rain", 0.5, seed=3)).audio.samples
+    assert np.abs(load_audio(tmp_path / "rain.wav").samples - again).max() < 1e-4  # the same, as 16-bit PCM
+    from fastapi.testclient import TestClient
+
+    from malsori.serve.app import create_app
+
+    reply = TestClient(create_app(translator=object())).post("/v1/generate", data={"prompt": "rain", "duration": "0.5",
+                                                                                  "model": "audiogen"})
+    assert reply.status_code == 200 and reply.headers["content-type"] == "audio/wav"
 
 
 def test_audiocraft_conversion_refuses_what_it_cannot_map(audiocraft, tmp_path):
