@@ -210,3 +210,14 @@ def test_compound_parts_are_read_by_kiwi_on_their_own():
     # mecab-ko-dic calls every part a noun; an adnominal first part takes no 사잇소리.
     assert part_tags("노란") == "VA+ETM" and part_tags("지난") == "VV+ETM"
     assert part_tags("바람").startswith("NN")
+
+
+def test_sino_korean_adverbs_tense_after_rieul_by_the_hanja_dictionary():
+    """Art. 26 (ㄹ + ㄷ/ㅅ/ㅈ inside a Sino-Korean word) for adverbs, which kiwi does not tag as
+    nouns: the dictionary's Hanja say they are Sino-Korean; a repeated syllable stays lax."""
+    if not morphology_available():
+        pytest.skip("kiwipiepy is not installed")
+    result = pronounce("절대", learned=False)
+    assert result.text == "절때" and [c.rule for c in result.changes] == ["26"]
+    assert pronounce("별도로", learned=False).text == "별또로"
+    assert pronounce("절절히", learned=False).text == "절절히"

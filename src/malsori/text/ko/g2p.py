@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from malsori.text.ko.hangul import is_syllable, join, split
-from malsori.text.ko.learned import LearnedModel, arbitration_group, boundary_features, long_vowel_features, shipped_model
+from malsori.text.ko.learned import (LearnedModel, arbitration_group, boundary_features, long_vowel_features,
+                                     shipped_model, sino_korean_pair)
 from malsori.text.ko.lexicon import LATERAL_WORDS, NO_N_INSERTION, listed, takes_sai, tensed_syllables
 
 ASPIRATED = {"ㄱ": "ㅋ", "ㄷ": "ㅌ", "ㅂ": "ㅍ", "ㅈ": "ㅊ"}
@@ -590,6 +591,9 @@ class _Rules:
             # inside a (Sino-Korean) noun: 갈등 -> 갈뜽, 글자 -> 글짜; not 절절하다, and not between the
             # parts of a compound, where 사잇소리 decides (물장난, 팔다리)
             return "26"
+        if a.c == "ㄹ" and b.o in "ㄷㅅㅈ" and a.coda_tag == b.onset_tag == "MAG" and word[a.pos] != word[b.pos] \
+                and sino_korean_pair(word, a.pos, b.pos):
+            return "26"  # a Sino-Korean adverb, by the Hanja dictionary: 절대 (絶對) -> 절때, 일단 -> 일딴
         return None
 
     def assimilate(self, a: _Syl, b: _Syl, space: bool) -> None:

@@ -110,6 +110,12 @@ def origin_table() -> dict[str, str]:
         return dict(line.rstrip("\n").split("\t", 1) for line in fh)
 
 
+def sino_korean_pair(word: str, left: int, right: int) -> bool:
+    """Whether every reading of the longest dictionary word spanning the boundary makes both
+    syllables Hanja (절대 絶對: yes; 문고리: no, it is also 門고리)."""
+    return origin_features(word, left, right)[:1] == ["origin=HH"]
+
+
 def origin_features(word: str, left: int, right: int) -> list[str]:
     """Whether the syllables either side of a boundary are Sino-Korean or native, read off the
     longest dictionary word that spans it (눈동자 -> 눈瞳子: native then Sino at 눈|동), else
@@ -168,7 +174,8 @@ def boundary_features(word: str, left: int, right: int, coda: str, onset: str, r
     crossed = [f"{f}|rule={rule or '-'}" for f in origin if not f.startswith("origin_len")]
     features = _around(word, left, right) + origin + crossed
     features += [f"coda={coda or '-'}", f"onset={onset}", f"rule={rule or '-'}",
-                 f"rule_b={rule or '-'}|{word[right]}", f"coda_b={coda or '-'}|{word[right]}", f"tags={left_tag}|{right_tag}", f"ltag={left_tag}",
+                 f"rule_b={rule or '-'}|{word[right]}", f"coda_b={coda or '-'}|{word[right]}",
+                 f"tags={left_tag}|{right_tag}", f"ltag={left_tag}",
                  f"rtag={right_tag}", f"starts={starts}", f"compound={compound}", f"rule_tags={rule or '-'}|{right_tag}"]
     if left_form:
         features.append(f"lmorph={left_form}")
