@@ -55,10 +55,10 @@ class AudioGenerator(Protocol):
 def generator_family(path: Path) -> str | None:
     """The catalog id of the generator a folder holds, or None when it holds none."""
     path = Path(path)
-    index = _read_json(path / "model_index.json")
+    index = read_json(path / "model_index.json")
     if index is not None:
         return DIFFUSERS_PIPELINES.get(index.get("_class_name", ""))
-    config = _read_json(path / "config.json")
+    config = read_json(path / "config.json")
     if config is not None and config.get("model_type") in MUSICGEN_TYPES:
         # A folder converted from audiocraft by malsori says which model it was (AudioGen or MusicGen).
         return config.get("malsori_family") or MUSICGEN_TYPES[config["model_type"]]
@@ -93,11 +93,22 @@ def load_generator(path: str | Path, dtype: str = "float32") -> AudioGenerator:
     return MusicGenGenerator(path, family, dtype)
 
 
-def _read_json(path: Path) -> dict | None:
+def read_json(path: Path, required: bool = False) -> dict | None:
+    """A model folder's JSON file as a dict; None when it is absent and not ``required``."""
     if not path.is_file():
+        if required:
+            raise ModelError(f"{path.parent}: {path.name} is missing")
         return None
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError):
         raise ModelError(f"{path}: not readable JSON") from None
-    return data if isinstance(data, dict) else None
+    if not isinstance(data, dict):
+        raise ModelError(f"{path}: not a JSON object")
+    return data
+
+
+def first_line(exc: BaseException) -> str:
+    """What a library's exception says, in one short line."""
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:200]

@@ -17,10 +17,12 @@ so convert only checkpoints you trust (Meta's own, for instance).
 from __future__ import annotations
 
 import json
+import math
 import re
 import shutil
 from pathlib import Path
 
+from malsori.engines.generation import first_line
 from malsori.errors import ModelError
 
 LM_FILE, COMPRESSION_FILE = "state_dict.bin", "compression_state_dict.bin"
@@ -85,7 +87,7 @@ def _compression_config(cfg: dict):
         raise ModelError(f"the compression model's config lacks {exc.args[0]}") from None
     _require(seanet.get("norm", "weight_norm") == "weight_norm", f"norm {seanet.get('norm')!r}")
     _require(seanet.get("activation", "ELU") == "ELU", f"activation {seanet.get('activation')!r}")
-    frame_rate = rate / float(__import__("numpy").prod(ratios))
+    frame_rate = rate / math.prod(ratios)
     bits = (bins - 1).bit_length()
     return EncodecConfig(
         sampling_rate=rate, audio_channels=int(cfg.get("channels", 1)), hidden_size=int(seanet.get("dimension", 128)),
@@ -167,7 +169,7 @@ def convert_audiocraft(src: str | Path, text_encoder: str | Path, output: str | 
         t5 = T5EncoderModel.from_pretrained(text_encoder)
         tokenizer = AutoTokenizer.from_pretrained(text_encoder)
     except (OSError, ValueError) as exc:
-        raise ModelError(f"{text_encoder}: cannot load T5 ({str(exc).splitlines()[0][:120]})") from None
+        raise ModelError(f"{text_encoder}: cannot load T5 ({first_line(exc)})") from None
     text = T5Config(**{k: v for k, v in t5.config.to_dict().items() if k in T5Config().to_dict()})
     config = MusicgenConfig(text_encoder=text.to_dict(), audio_encoder=audio.to_dict(), decoder=decoder.to_dict())
     model = MusicgenForConditionalGeneration(config).eval()

@@ -12,8 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from malsori.audio import Audio
-from malsori.engines.generation import GenerationSettings, StepHook
-from malsori.engines.generation.musicgen import _first_line
+from malsori.engines.generation import GenerationSettings, StepHook, first_line, read_json
 from malsori.errors import ModelError
 
 # One pass of a model that has no hard limit (AudioLDM's UNet is convolutional) is still bounded:
@@ -32,8 +31,8 @@ class DiffusersAudioGenerator:
         self.max_duration_s = UNBOUNDED_MAX_S
         if family == "stable-audio-open":
             # The transformer's positions cover this many latent frames of the autoencoder.
-            transformer = _read_config(self.model_dir / "transformer" / "config.json")
-            vae = _read_config(self.model_dir / "vae" / "config.json")
+            transformer = read_json(self.model_dir / "transformer" / "config.json", required=True)
+            vae = read_json(self.model_dir / "vae" / "config.json", required=True)
             try:
                 hop = int(np.prod(vae.get("downsampling_ratios", [2, 4, 4, 8, 8])))
                 self.max_duration_s = int(transformer["sample_size"]) * hop / int(vae.get("sampling_rate", 44100))
@@ -57,7 +56,7 @@ class DiffusersAudioGenerator:
                 self._pipe = DiffusionPipeline.from_pretrained(self.model_dir, local_files_only=True,
                                                                torch_dtype=getattr(torch, self.dtype))
             except (OSError, ValueError, RuntimeError, KeyError, ImportError, AttributeError) as exc:
-                raise ModelError(f"{self.model_dir}: cannot load the {self.family} pipeline ({_first_line(exc)})") from None
+                raise ModelError(f"{self.model_dir}: cannot load the {self.family} pipeline ({first_line(exc)})") from None
             self._pipe.set_progress_bar_config(disable=True)
         return self._pipe
 
@@ -97,22 +96,13 @@ class DiffusersAudioGenerator:
         return Audio(samples[:wanted], rate)
 
 
-def _read_config(path: Path) -> dict:
-    import json
-
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        raise ModelError(f"{path.parent.parent}: {path.parent.name}/{path.name} is missing or unreadable") from None
-
-
 def _default_steps(path: Path) -> int | None:
     """The pipeline class's own default number of denoising steps (100 for Stable Audio Open, 200
     for AudioLDM 2), read off its signature without loading the weights."""
     try:
         import diffusers
 
-        name = _read_config(path / "model_index.json")["_class_name"]
+        name = read_json(path / "model_index.json", required=True)["_class_name"]
         return int(inspect.signature(getattr(diffusers, name).__call__).parameters["num_inference_steps"].default)
     except (ImportError, AttributeError, KeyError, TypeError, ValueError, ModelError):
         return None

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from malsori.audio import Audio
-from malsori.engines.generation import GenerationSettings, StepHook
+from malsori.engines.generation import GenerationSettings, StepHook, first_line, read_json
 from malsori.errors import MalsoriError, ModelError
 
 
@@ -27,7 +27,7 @@ class MusicGenGenerator:
         self.dtype = dtype
         self.name = f"{family}:{self.model_dir.name}"
         self._model = self._processor = None
-        config = _config(self.model_dir)
+        config = read_json(self.model_dir / "config.json", required=True)
         audio = config.get("audio_encoder", {})
         decoder = config.get("decoder", {})
         try:
@@ -57,7 +57,7 @@ class MusicGenGenerator:
                     self.model_dir, dtype=getattr(torch, self.dtype)).eval()
                 self._processor = AutoProcessor.from_pretrained(self.model_dir)
             except (OSError, ValueError, RuntimeError, KeyError) as exc:
-                raise ModelError(f"{self.model_dir}: cannot load MusicGen ({_first_line(exc)})") from None
+                raise ModelError(f"{self.model_dir}: cannot load MusicGen ({first_line(exc)})") from None
         return self._model, self._processor
 
     def generate(self, prompt: str, settings: GenerationSettings, on_step: StepHook | None = None) -> Audio:
@@ -94,16 +94,3 @@ class MusicGenGenerator:
             samples = np.pad(samples, ((0, 0), (0, wanted - samples.shape[1])))
         return Audio(samples[0] if samples.shape[0] == 1 else samples.T, self.sample_rate)
 
-
-def _config(path: Path) -> dict:
-    import json
-
-    try:
-        return json.loads((path / "config.json").read_text())
-    except (OSError, ValueError):
-        raise ModelError(f"{path}: no readable config.json") from None
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:200]

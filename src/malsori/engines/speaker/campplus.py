@@ -298,8 +298,8 @@ class CamPlusPlusEncoder:
     def embed_features(self, pieces: list[np.ndarray], batch_frames: int = 60_000) -> np.ndarray:
         """(len(pieces), 192) unit vectors of filterbank pieces (``features`` rows, any selection
         of them), each mean-normalised on its own, as a whole utterance. Pieces are embedded in
-        batches of similar lengths, the shorter ones padded (the network masks the padding):
-        each call costs about as much as 100 frames, so few large batches are far faster."""
+        batches of similar lengths, the shorter ones padded (the network masks the padding), so
+        fewer calls are made: each costs about as much as 100 frames on top of its frames."""
         out = np.zeros((len(pieces), self.dimension), np.float32)
         order = sorted(range(len(pieces)), key=lambda i: len(pieces[i]))
         batch: list[int] = []

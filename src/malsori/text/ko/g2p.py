@@ -593,7 +593,7 @@ class _Rules:
             return "26"
         if a.c == "ㄹ" and b.o in "ㄷㅅㅈ" and a.coda_tag == b.onset_tag == "MAG" and word[a.pos] != word[b.pos] \
                 and sino_korean_pair(word, a.pos, b.pos):
-            return "26"  # a Sino-Korean adverb, by the Hanja dictionary: 절대 (絶對) -> 절때, 일단 -> 일딴
+            return "26"  # a Sino-Korean adverb, by the Hanja dictionary: 절대 (絶對) -> 절때, 별도 -> 별또
         return None
 
     def assimilate(self, a: _Syl, b: _Syl, space: bool) -> None:
