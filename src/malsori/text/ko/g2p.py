@@ -151,6 +151,15 @@ def _mark_long_vowels(items: list, words: list[str], model: LearnedModel, change
                 changes.append(Change("learned", s.text(), s.text() + "ː", confidence=p, rules_said="6"))
 
 
+def clear_caches() -> None:
+    """Forget the words seen so far (compound parts, the parts' tags): benchmarks measure text
+    read for the first time."""
+    from malsori.text.ko.learned import part_tags
+
+    compound_parts.cache_clear()
+    part_tags.cache_clear()
+
+
 def g2p(text: str) -> str:
     """``pronounce(text).text``: the pronunciation spelled in Hangul."""
     return pronounce(text).text
