@@ -221,3 +221,16 @@ def test_sino_korean_adverbs_tense_after_rieul_by_the_hanja_dictionary():
     assert result.text == "절때" and [c.rule for c in result.changes] == ["26"]
     assert pronounce("별도로", learned=False).text == "별또로"
     assert pronounce("절절히", learned=False).text == "절절히"
+
+
+@pytest.mark.skipif(not morphology_available(), reason="kiwipiepy is not installed")
+def test_clearing_the_memory_of_words_changes_no_answer():
+    """Benchmarks clear what the G2P remembers of words to time text read for the first time;
+    the answers must not depend on it."""
+    from malsori.text.ko.g2p import clear_caches
+
+    first = pronounce("문고리를 잡았다").text
+    assert compound_parts.cache_info().currsize > 0
+    clear_caches()
+    assert compound_parts.cache_info().currsize == 0
+    assert pronounce("문고리를 잡았다").text == first
