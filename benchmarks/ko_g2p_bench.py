@@ -135,62 +135,53 @@ def main() -> None:
 
 
 def sentence_throughput(repeats: int = 15) -> None:
-    """Whole sentences a second, one core: the written side of the normalisation pairs (news
-    sentences of about 50 characters, numbers included), each made distinct so no whole-sentence
-    cache helps. The G2P's memory of words (compound parts, the learned layer's answers) is
-    cleared before every pass over the 60 sentences, so only words that recur within a pass are
-    remembered: a lower bound for a long text. The systems take turns pass by pass and each
-    figure is the median pass (this shared CPU's speed drifts by tens of percent), beside
-    kiwipiepy's analysis of the same normalised text alone (its floor)."""
-    import statistics
-
-    from malsori.text.ko.g2p import _kiwi, clear_caches, pronounce
+    """Whole sentences a second, one core, beside kiwipiepy's analysis of the same normalised text
+    alone (its floor). First the written side of the normalisation pairs (news sentences of about
+    50 characters, numbers included), each pass made distinct and the G2P's memory of words
+    (compound parts, their tags) cleared before it, so only words that recur within a pass are
+    remembered: a lower bound. Then the Korean TTS pack's distinct news scripts read in order as
+    one stream, the memory cleared only at its start, as a document or a batch job reads."""
+    from malsori.text.ko.g2p import _kiwi, pronounce
     from malsori.text.ko.normalize import normalize
 
     with open(require_data() / "text" / "ko_normalization_pairs.tsv", newline="", encoding="utf-8") as fh:
         sentences = [r["script_written_form"] for r in csv.DictReader(fh, delimiter="\t")]
+    with open(require_data() / "speech" / "ko" / "tts" / "metadata.tsv", newline="", encoding="utf-8") as fh:
+        scripts = list(dict.fromkeys(r["script"] for r in csv.DictReader(fh, delimiter="\t")))
     kiwi = _kiwi()
     systems = {"malsori": g2p, "rules": lambda text: pronounce(text, learned=False).text,
                "kiwipiepy alone": lambda text: kiwi.tokenize(normalize(text))}
     for convert in systems.values():
         convert(sentences[0])
+    print_rates(f"\n{len(sentences)} news sentences, memory cleared before each pass:",
+                timed_passes(systems, [[f"{s} {k}" for s in sentences] for k in range(repeats)]), sentences)
+    print_rates(f"{len(scripts)} news scripts in one stream, memory cleared at its start:",
+                timed_passes(systems, [scripts] * 3), scripts)
+
+
+def timed_passes(systems: dict, passes: list[list[str]]) -> dict[str, list[float]]:
+    """Sentences a second of each system in each pass, the systems taking turns pass by pass (this
+    shared CPU's speed drifts by tens of percent within a minute) with the memory cleared first."""
+    from malsori.text.ko.g2p import clear_caches
+
     rates: dict[str, list[float]] = {name: [] for name in systems}
-    for k in range(repeats):
-        batch = [f"{sentence} {k}" for sentence in sentences]
+    for batch in passes:
         for name, convert in systems.items():
             clear_caches()
             t0 = time.perf_counter()
             for sentence in batch:
                 convert(sentence)
             rates[name].append(len(batch) / (time.perf_counter() - t0))
-    print(f"\n{len(sentences)} news sentences, memory cleared before each pass:")
-    for name, values in rates.items():
-        print(f"  {name:16} {statistics.median(values):,.0f} sentences/s (median of {repeats} passes; "
-              f"{min(values):,.0f}-{max(values):,.0f}; {sum(map(len, sentences)) / len(sentences):.0f} characters each)")
-    stream_throughput(systems)
+    return rates
 
 
-def stream_throughput(systems: dict, passes: int = 3) -> None:
-    """Sentences a second over a longer text read in order, memory cleared only at its start: the
-    distinct news scripts of the Korean TTS pack (about 500), as a document or a batch job reads."""
+def print_rates(title: str, rates: dict[str, list[float]], texts: list[str]) -> None:
     import statistics
 
-    from malsori.text.ko.g2p import clear_caches
-
-    with open(require_data() / "speech" / "ko" / "tts" / "metadata.tsv", newline="", encoding="utf-8") as fh:
-        scripts = list(dict.fromkeys(r["script"] for r in csv.DictReader(fh, delimiter="\t")))
-    rates: dict[str, list[float]] = {name: [] for name in systems}
-    for _ in range(passes):
-        for name, convert in systems.items():
-            clear_caches()
-            t0 = time.perf_counter()
-            for sentence in scripts:
-                convert(sentence)
-            rates[name].append(len(scripts) / (time.perf_counter() - t0))
-    print(f"{len(scripts)} news scripts in one stream, memory cleared at its start:")
+    print(title)
     for name, values in rates.items():
-        print(f"  {name:16} {statistics.median(values):,.0f} sentences/s (median of {passes}; "
-              f"{min(values):,.0f}-{max(values):,.0f}; {sum(map(len, scripts)) / len(scripts):.0f} characters each)")
+        print(f"  {name:16} {statistics.median(values):,.0f} sentences/s (median of {len(values)} passes; "
+              f"{min(values):,.0f}-{max(values):,.0f}; {sum(map(len, texts)) / len(texts):.0f} characters each)")
 
 
 if __name__ == "__main__":
