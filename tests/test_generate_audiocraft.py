@@ -5,6 +5,7 @@ the same tokens and prompt encoding, the same waveform for the same codes."""
 from __future__ import annotations
 
 import importlib.machinery
+import os
 import subprocess
 import sys
 import types
@@ -135,7 +136,7 @@ def test_an_audiogen_checkpoint_becomes_a_musicgen_folder_that_computes_the_same
     assert clip.audio.sample_rate == 16000 and clip.audio.frames == 8000 and np.abs(clip.audio.samples).max() > 0
     assert clip.model.startswith("audiogen:")
     # Through the command line and the server too.
-    env = {**__import__("os").environ, "MALSORI_HOME": str(tmp_path / "home")}
+    env = {**os.environ, "MALSORI_HOME": str(tmp_path / "home")}
     result = subprocess.run([sys.executable, "-m", "malsori.cli", "generate", "rain", "-d", "0.5", "--model", "audiogen",
                              "--seed", "3", "-q", "-o", str(tmp_path / "rain.wav")], capture_output=True, text=True,
                             env=env, timeout=300)
