@@ -49,7 +49,8 @@ MORPHOLOGICAL = [  # need the analysers: verb stems, modifiers, compounds
 
 
 def test_syllables_split_and_join():
-    assert split("꽃") == ["ㄲ", "ㅗ", "ㅊ"] and join("ㄲ", "ㅗ", "ㅊ") == "꽃" and join("ㅇ", "ㅏ") == "아"
+    assert split("꽃") == ("ㄲ", "ㅗ", "ㅊ") and join("ㄲ", "ㅗ", "ㅊ") == "꽃" and join("ㅇ", "ㅏ") == "아"
+    assert split("가") == ("ㄱ", "ㅏ", "") and split("힣") == ("ㅎ", "ㅣ", "ㅎ")  # the table's two ends
     assert to_jamo("값 a") == "ㄱㅏㅄ a"
 
 
@@ -195,9 +196,9 @@ def test_hanja_origin_marks_native_and_sino_syllables(tmp_path):
 
     # The shipped table: native then Sino at 눈|동, both readings of 문고리, a native part the
     # dictionary lacks (바람) and a single syllable (결) either side of 바람|결.
-    assert origin_features("눈동자", 0, 1) == ["origin=NH", "origin_len=3"]
+    assert origin_features("눈동자", 0, 1) == ("origin=NH", "origin_len=3")
     assert origin_features("문고리", 0, 1)[0] == "origin=HH/HN"
-    assert origin_features("바람결", 1, 2) == ["origin=none", "origin_sides=-|1"]
+    assert origin_features("바람결", 1, 2) == ("origin=none", "origin_sides=-|1")
     assert origin_features("결혼식을", 1, 2)[0] == "origin=HH"  # a particle after the word
     assert arbitration_group(["rule=28", "origin=HH"]) == "28|sino"
     assert arbitration_group(["origin=NH", "rule=28"]) == "28"
@@ -228,9 +229,12 @@ def test_clearing_the_memory_of_words_changes_no_answer():
     """Benchmarks clear what the G2P remembers of words to time text read for the first time;
     the answers must not depend on it."""
     from malsori.text.ko.g2p import clear_caches
+    from malsori.text.ko.learned import origin_features
 
     first = pronounce("문고리를 잡았다").text
     assert compound_parts.cache_info().currsize > 0
+    assert origin_features.cache_info().currsize > 0
     clear_caches()
     assert compound_parts.cache_info().currsize == 0
+    assert origin_features.cache_info().currsize == 0
     assert pronounce("문고리를 잡았다").text == first

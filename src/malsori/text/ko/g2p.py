@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from malsori.text.ko.hangul import is_syllable, join, split
+from malsori.text.ko.hangul import FIRST, LAST, SYLLABLES, is_syllable, split
 from malsori.text.ko.learned import (LearnedModel, arbitration_group, boundary_features, long_vowel_features,
                                      shipped_model, sino_korean_pair)
 from malsori.text.ko.lexicon import LATERAL_WORDS, NO_N_INSERTION, listed, takes_sai, tensed_syllables
@@ -33,6 +33,8 @@ CLUSTERS = {"ㄳ": ("ㄱ", "ㅅ"), "ㄵ": ("ㄴ", "ㅈ"), "ㄶ": ("ㄴ", "ㅎ"),
             "ㄼ": ("ㄹ", "ㅂ"), "ㄽ": ("ㄹ", "ㅅ"), "ㄾ": ("ㄹ", "ㅌ"), "ㄿ": ("ㄹ", "ㅍ"), "ㅀ": ("ㄹ", "ㅎ"),
             "ㅄ": ("ㅂ", "ㅅ")}
 NASAL_OF = {"ㄱ": "ㅇ", "ㄷ": "ㄴ", "ㅂ": "ㅁ"}
+NASAL_OR_LIQUID = ("ㄹ", "ㄴ", "ㅁ")  # onsets that assimilate or are assimilated to (art. 18-20)
+H_CODAS = ("ㅎ", "ㄶ", "ㅀ")
 OBSTRUENT_CODAS = set("ㄱㄲㅋㄳㄺㄷㅅㅆㅈㅊㅌㅂㅍㄿㅄ")
 Y_VOWELS = set("ㅣㅑㅕㅛㅠ")
 # Verb endings after a ㄹ stem, which are not tensed by art. 26 (알다, 살자, 멀지).
@@ -57,6 +59,7 @@ LETTER_LINK = {"ㄷ": "ㅅ", "ㅈ": "ㅅ", "ㅊ": "ㅅ", "ㅋ": "ㄱ", "ㅌ": "�
 DERIVATIONAL_PARTS = {"음", "이", "기", "개", "질", "받이", "닫이", "걸이", "잡이", "붙이", "살이", "쟁이", "장이", "꾼",
                       "관", "장", "실", "소", "서", "원", "회", "인", "국", "자", "적", "화", "성", "청", "요일"}
 NUMERAL_UNITS = set("십백천만억조")
+FIRST_SYLLABLE, LAST_SYLLABLE = chr(FIRST), chr(LAST)
 NUMERAL_TENS = ("스물", "서른", "마흔", "쉰", "예순", "일흔", "여든", "아흔", "열")
 
 
@@ -98,7 +101,7 @@ class _Syl:
         self.parts: tuple[str, str] | None = None  # a compound's parts either side, where one starts here
 
     def text(self) -> str:
-        return join(self.o, self.v, self.c)
+        return SYLLABLES[self.o, self.v, self.c]
 
 
 def pronounce(text: str, normalise: bool = True, morphology: bool | None = None,
@@ -123,14 +126,15 @@ def _pronounce(text: str, normalise: bool = True, morphology: bool | None = None
     items, words = _tokens(text)
     changes: list[Change] = []
     syllables = [s for s in items if isinstance(s, _Syl)]
-    sai_siot = frozenset(s.index for s in syllables if s.c == "ㅅ")
+    # the written ㅅ codas, before the rules move them (for the variants after 사이시옷)
+    sai_siot = frozenset(s.index for s in syllables if s.c == "ㅅ") if descriptive else frozenset()
     if syllables:
         use = morphology_available() if morphology is None else morphology and morphology_available()
-        morphology = _annotate(text, syllables) if use else False
+        morphology = _annotate(text, items) if use else False
         _Rules(items, words, changes, morphology, model, observer).run()
     if long_vowels and model is not None:
         _mark_long_vowels(items, words, model, changes)
-    spoken = "".join(s.text() + "ː" * s.long if isinstance(s, _Syl) else s for s in items)
+    spoken = "".join((s.text() + "ː" if s.long else s.text()) if s.__class__ is _Syl else s for s in items)
     if descriptive:
         from malsori.text.ko.phonetic import descriptive as everyday
 
@@ -152,12 +156,13 @@ def _mark_long_vowels(items: list, words: list[str], model: LearnedModel, change
 
 
 def clear_caches() -> None:
-    """Forget the words seen so far (compound parts, the parts' tags): benchmarks measure text
-    read for the first time."""
-    from malsori.text.ko.learned import part_tags
+    """Forget the words seen so far (compound parts, the parts' tags, syllable origins):
+    benchmarks measure text read for the first time."""
+    from malsori.text.ko.learned import origin_features, part_tags
 
     compound_parts.cache_clear()
     part_tags.cache_clear()
+    origin_features.cache_clear()
 
 
 def g2p(text: str) -> str:
@@ -186,12 +191,14 @@ def compound_parts(noun: str) -> tuple[int, ...]:
     """Lengths of a compound noun's parts from mecab-ko-dic (문고리 -> (1, 2)); (len,) when it is
     not a compound or mecab is not installed."""
     try:
-        parsed = _mecab().parse(noun)
+        features = _mecab()(noun)
     except Exception:  # python-mecab-ko missing: no compound boundaries
         return (len(noun),)
-    if len(parsed) != 1 or parsed[0].feature.type != "Compound" or not parsed[0].feature.expression:
+    # one morpheme: pos,semantic,has_coda,reading,type,start_pos,end_pos,expression
+    fields = features[0].split(",") if len(features) == 1 else ()
+    if len(fields) != 8 or fields[4] != "Compound" or fields[7] in ("", "*"):
         return (len(noun),)
-    forms = [p.split("/")[0] for p in parsed[0].feature.expression.split("+")]
+    forms = [p.split("/")[0] for p in fields[7].split("+")]
     # mecab-ko-dic also splits derived nouns (웃음 = 웃 + 음, 땀받이 = 땀 + 받이); those suffixes
     # are not words of their own, and the compound rules do not apply before them.
     lengths: list[int] = []
@@ -205,48 +212,65 @@ def compound_parts(noun: str) -> tuple[int, ...]:
 
 @lru_cache(maxsize=1)
 def _mecab():
+    """A function giving the feature strings of mecab-ko-dic's analysis of a text: the tagger
+    called directly, as python-mecab-ko's ``MeCab.parse`` does but without building a named tuple
+    per field (a third of the G2P's compound lookups went there)."""
     import mecab
+    from mecab.utils import create_lattice
 
-    return mecab.MeCab()
+    analyser = mecab.MeCab()
+    tagger = getattr(analyser, "_tagger", None)
+    if tagger is None:  # another python-mecab-ko: its public API, slower
+        return lambda text: [str(morpheme.feature) for morpheme in analyser.parse(text)]
+
+    def features(text: str) -> list[str]:
+        lattice = create_lattice(text)
+        if not tagger.parse(lattice):
+            raise mecab.MeCabError(tagger.what())
+        return [node.feature for _, node in lattice]
+
+    return features
 
 
-def _annotate(text: str, syllables: list) -> bool:
-    """Attach kiwipiepy's morphemes to the syllables (offsets are characters of ``text``), and
-    mecab-ko-dic's compound boundaries inside nouns."""
-    by_index = {s.index: s for s in syllables}
+def _annotate(text: str, items: list) -> bool:
+    """Attach kiwipiepy's morphemes to the syllables of ``items`` (one item per character of
+    ``text``: kiwipiepy's offsets index both), and mecab-ko-dic's compound boundaries inside nouns."""
     previous_noun, previous_end = "", -1
     for number, token in enumerate(_morphemes(text)):
-        covered = [by_index[i] for i in range(token.start, token.start + max(token.len, 1)) if i in by_index]
+        # kiwipiepy's token fields are computed on each access: read each once
+        start, length, tag, form = token.start, token.len, token.tag, token.form
+        covered = [s for s in items[start:start + max(length, 1)] if s.__class__ is _Syl]
         if not covered:
             continue
-        whole = len(covered) == len(token.form)
-        if token.tag in ("NNG", "NNP") and len(token.form) > 1 and whole:
+        whole = len(covered) == len(form)
+        if tag in ("NNG", "NNP") and len(form) > 1 and whole:
             offset = 0
-            parts = compound_parts(token.form)
-            for k, length in enumerate(parts[:-1]):
-                first = token.form[offset:offset + length]
-                offset += length
-                second = token.form[offset:offset + parts[k + 1]]
+            parts = compound_parts(form)
+            for k, part in enumerate(parts[:-1]):
+                first = form[offset:offset + part]
+                offset += part
+                second = form[offset:offset + parts[k + 1]]
                 covered[offset].compound_start = True
                 covered[offset].parts = (first, second)
-                covered[offset].no_sai = listed(token.form) or not takes_sai(first, second)
-            for position in tensed_syllables(token.form):
+                covered[offset].no_sai = listed(form) or not takes_sai(first, second)
+            for position in tensed_syllables(form):
                 covered[position].lexically_tense = True
-        elif token.tag == "XSN" and whole and previous_noun and token.start == previous_end:
+        elif tag == "XSN" and whole and previous_noun and start == previous_end:
             # A tense suffix after a noun kiwi split off (가능+성, 선거+권).
-            if tensed_syllables(previous_noun + token.form)[-1:] == (len(previous_noun),):
+            if tensed_syllables(previous_noun + form)[-1:] == (len(previous_noun),):
                 covered[0].lexically_tense = True
-        previous_noun = token.form if token.tag in ("NNG", "NNP") else ""
-        previous_end = token.start + token.len
+        previous_noun = form if tag in ("NNG", "NNP") else ""
+        previous_end = start + length
         first = covered[0]
         # A morpheme fused into a syllable another one began (힘들+ᆫ -> 든) owns its coda only.
         if first.onset_token is None:
-            first.onset_tag, first.onset_token = token.tag, number
-            first.starts_token = first.index == token.start
+            first.onset_tag, first.onset_token = tag, number
+            first.starts_token = first.index == start
+        coda_token = (number, form)
         for syl in covered:
-            syl.coda_tag, syl.coda_token = token.tag, (number, token.form)
+            syl.coda_tag, syl.coda_token = tag, coda_token
             if syl.onset_token is None:
-                syl.onset_tag, syl.onset_token = token.tag, number
+                syl.onset_tag, syl.onset_token = tag, number
     return True
 
 
@@ -266,17 +290,20 @@ def _tokens(text: str):
     """Syllables and other characters in order, and each word's text (a run of syllables)."""
     items: list = []
     words: list[str] = []
-    current = None
-    for ch in text:
-        if is_syllable(ch):
-            if current is None:
+    start = -1  # where the current word began in ``text``; -1 between words
+    for index, ch in enumerate(text):
+        if FIRST_SYLLABLE <= ch <= LAST_SYLLABLE:
+            if start < 0:
+                start = index
                 words.append("")
-                current = len(words) - 1
-            items.append(_Syl(ch, current, len(words[current]), len(items)))
-            words[current] += ch
+            items.append(_Syl(ch, len(words) - 1, index - start, index))
         else:
+            if start >= 0:
+                words[-1] = text[start:index]
             items.append(ch)
-            current = None
+            start = -1
+    if start >= 0:
+        words[-1] = text[start:]
     return items, words
 
 
@@ -353,17 +380,24 @@ class _Rules:
         self.vowels()
         self.letter_names()
         pairs = self.pairs()  # the rules change syllables, never which ones neighbour
+        # Each pass tests inline the condition its rule starts with: most pairs meet none, and a
+        # method call per pair and pass was a fifth of the G2P's time.
         for a, b, space in pairs:
-            self.h_rules(a, b, space)
+            if b.o == "ㅎ" or a.c in H_CODAS:
+                self.h_rules(a, b, space)
         for a, b, space in pairs:
-            self.palatalise(a, b, space)
+            if b.o == "ㅇ" and not space:
+                self.palatalise(a, b, space)
         for a, b, space in pairs:
-            self.link(a, b, space)
+            if b.o == "ㅇ" and a.c:
+                self.link(a, b, space)
         self.neutralise()
         for a, b, space in pairs:
-            self.tense(a, b, space)
+            if b.o in TENSE and not b.linked:
+                self.tense(a, b, space)
         for a, b, space in pairs:
-            self.assimilate(a, b, space)
+            if b.o in NASAL_OR_LIQUID:
+                self.assimilate(a, b, space)
 
     def vowels(self) -> None:
         for s in self.items:
@@ -388,10 +422,10 @@ class _Rules:
                 self.note("16", last, nxt, before=before)
 
     def h_rules(self, a: _Syl, b: _Syl, space: bool) -> None:
-        if a.c not in ("ㅎ", "ㄶ", "ㅀ") and b.o != "ㅎ":
+        if a.c not in H_CODAS and b.o != "ㅎ":
             return  # most pairs: nothing to do, and no need to spell them
         before = a.text() + b.text()
-        if a.c in ("ㅎ", "ㄶ", "ㅀ") and not space:
+        if a.c in H_CODAS and not space:
             rest = {"ㅎ": "", "ㄶ": "ㄴ", "ㅀ": "ㄹ"}[a.c]
             if b.o in ASPIRATED:
                 a.c, b.o = rest, ASPIRATED[b.o]
@@ -606,7 +640,7 @@ class _Rules:
         return None
 
     def assimilate(self, a: _Syl, b: _Syl, space: bool) -> None:
-        if b.o not in ("ㄹ", "ㄴ", "ㅁ"):
+        if b.o not in NASAL_OR_LIQUID:
             return
         before = a.text() + b.text()
         if space and (b.o == "ㄹ" or a.c == "ㄹ"):

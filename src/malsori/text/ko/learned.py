@@ -17,6 +17,7 @@ file is CC BY-SA too (``data/KO_LEARNED_LICENSE.txt``).
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 import math
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ MODEL_PATH = Path(__file__).with_name("data") / "ko_learned.json.gz"
 ORIGIN_PATH = Path(__file__).with_name("data") / "hanja_origin.tsv.gz"
 MAX_ORIGIN_SPAN = 6
 DECISIONS = ("tense", "n_insertion", "long_vowel")
+_ZEROS = itertools.repeat(0.0)  # the weight of a feature training never saw
 
 
 @dataclass
@@ -51,8 +53,7 @@ class LearnedModel:
         return float(margins.get(group, margins.get(group.split("|")[0], 0.0)))
 
     def probability(self, decision: str, features: list[str]) -> float:
-        weight = self.weights[decision].get
-        z = self.bias[decision] + sum([weight(f, 0.0) for f in features])
+        z = self.bias[decision] + sum(map(self.weights[decision].get, features, _ZEROS))
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
     def save(self, path: str | Path) -> None:
@@ -113,30 +114,31 @@ def origin_table() -> dict[str, str]:
 def sino_korean_pair(word: str, left: int, right: int) -> bool:
     """Whether every reading of the longest dictionary word spanning the boundary makes both
     syllables Hanja (절대 絶對: yes; 문고리: no, it is also 門고리)."""
-    return origin_features(word, left, right)[:1] == ["origin=HH"]
+    return origin_features(word, left, right)[:1] == ("origin=HH",)
 
 
-def origin_features(word: str, left: int, right: int) -> list[str]:
+@lru_cache(maxsize=65536)
+def origin_features(word: str, left: int, right: int) -> tuple[str, ...]:
     """Whether the syllables either side of a boundary are Sino-Korean or native, read off the
     longest dictionary word that spans it (눈동자 -> 눈瞳子: native then Sino at 눈|동), else
     off the longest words ending and starting there. Native compounds take 사잇소리 (문고리
     [문꼬리]); Sino-Korean words tense only in their own patterns (절대 [절때], 결혼식 [결혼식])."""
     table = origin_table()
     if not table:
-        return []
+        return ()
     for length in range(min(MAX_ORIGIN_SPAN, len(word)), 1, -1):
         for start in range(max(0, right - length + 1), min(left, len(word) - length) + 1):
             patterns = table.get(word[start:start + length])
             if patterns:
                 pairs = sorted({p[left - start] + p[right - start] for p in patterns.split(",")})
-                return [f"origin={'/'.join(pairs)}", f"origin_len={min(length, 4)}"]
+                return f"origin={'/'.join(pairs)}", f"origin_len={min(length, 4)}"
 
     # The longest word (2-4 syllables) ending at ``left``, and the longest starting at ``right``.
     head = next((word[s:left + 1] for s in range(max(0, left - 3), left) if word[s:left + 1] in table),
                 word[max(0, left - 1):left + 1])
     tail = next((word[right:e] for e in range(min(len(word), right + 4), right + 1, -1) if word[right:e] in table),
                 word[right:right + 2])
-    return ["origin=none", f"origin_sides={_end_origin(table, head, -1)}|{_end_origin(table, tail, 0)}"]
+    return "origin=none", f"origin_sides={_end_origin(table, head, -1)}|{_end_origin(table, tail, 0)}"
 
 
 def _end_origin(table: dict[str, str], span: str, end: int) -> str:
@@ -172,7 +174,9 @@ def boundary_features(word: str, left: int, right: int, coda: str, onset: str, r
     # Crossed with the rules' answer: article 28 in a native compound is not article 28 in a
     # Sino-Korean word mecab-ko-dic split.
     crossed = [f"{f}|rule={rule or '-'}" for f in origin if not f.startswith("origin_len")]
-    features = _around(word, left, right) + origin + crossed
+    features = _around(word, left, right)
+    features += origin
+    features += crossed
     features += [f"coda={coda or '-'}", f"onset={onset}", f"rule={rule or '-'}",
                  f"rule_b={rule or '-'}|{word[right]}", f"coda_b={coda or '-'}|{word[right]}",
                  f"tags={left_tag}|{right_tag}", f"ltag={left_tag}",

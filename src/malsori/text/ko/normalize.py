@@ -104,12 +104,16 @@ def _range(m: re.Match) -> str:
     return f"{first}에서 {m['b']}{after}"
 
 
-ALL_COUNTERS = sorted(set(SINO_COUNTERS) | set(NATIVE_COUNTERS), key=len, reverse=True)
+ALL_COUNTERS = frozenset(SINO_COUNTERS) | frozenset(NATIVE_COUNTERS)
+LONGEST_COUNTER = max(map(len, ALL_COUNTERS))
 
 
 def _counter(following: str) -> str | None:
     """The longest counter ``following`` starts with (번째 rather than 번, 개월 rather than 개)."""
-    return next((c for c in ALL_COUNTERS if following.startswith(c)), None)
+    for length in range(min(LONGEST_COUNTER, len(following)), 0, -1):
+        if following[:length] in ALL_COUNTERS:
+            return following[:length]
+    return None
 
 
 def _number(m: re.Match) -> str:
