@@ -29,7 +29,6 @@ from malsori.protocols import SpeakerTurn, SpeechRegion
 
 ProgressHook = Callable[[str, int, int], None]  # (step, completed, total)
 EMBED_GROUP = 64  # pieces copied out of the filterbank at a time
-BATCH_FRAMES = 4_000  # filterbank frames per CAM++ batch: 4-8 pieces ran fastest on 2 cores
 
 
 @dataclass
@@ -126,7 +125,7 @@ def embed_selections(audio: Audio, encoder, selections, step: float, max_s: floa
         out = np.zeros((len(rows_of), encoder.dimension), np.float32)
         for g in range(0, len(order), EMBED_GROUP):
             group = order[g:g + EMBED_GROUP]
-            out[group] = encoder.embed_features([feats[rows_of[i]] for i in group], batch_frames=BATCH_FRAMES)
+            out[group] = encoder.embed_features([feats[rows_of[i]] for i in group])
         return out
     mono = audio.to_mono()
     rate = mono.sample_rate
