@@ -116,3 +116,52 @@ def test_embedded_weights_that_do_not_match_their_sha256_are_refused(random_mode
         encoder.embed(Audio(tone(1.0, 200.0), 16000))
     if is_available("campplus"):
         assert len(CamPlusPlusEncoder().expected_sha256) == 64
+
+
+def _torch_embeddings(model_dir, pieces):
+    """The same pieces through the eager torch network, as the encoder normalises and pads them."""
+    net = build_network()
+    net.load_state_dict(torch.load(model_dir / WEIGHTS_FILE, weights_only=True))
+    net.eval()
+    frames = max(len(p) for p in pieces)
+    feats, valid = torch.zeros(len(pieces), frames, 80), torch.zeros(len(pieces), frames)
+    for k, p in enumerate(pieces):
+        feats[k, :len(p)] = torch.from_numpy(p - p.mean(axis=0))
+        valid[k, :len(p)] = 1
+    with torch.inference_mode():
+        out = net(feats, valid).numpy()
+    return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+def test_openvino_runs_the_network_exported_once_and_agrees_with_torch(random_model_dir, tmp_path, monkeypatch):
+    """Where OpenVINO is installed the network is exported to ONNX once (MALSORI_HOME/derived),
+    checked against torch and compiled; float32 gives torch's embeddings, ``fast`` (bfloat16 where
+    the CPU has it) nearly; a damaged export is made again; without OpenVINO torch runs it."""
+    from malsori.engines.derived import openvino_available
+    from malsori.engines.speaker import campplus
+
+    monkeypatch.setenv("MALSORI_HOME", str(tmp_path))
+    rng = np.random.default_rng(1)
+    pieces = [rng.standard_normal((n, 80)).astype(np.float32) for n in (20, 90, 333)]
+    expected = _torch_embeddings(random_model_dir, pieces)
+
+    encoder = CamPlusPlusEncoder(random_model_dir)
+    got = encoder.embed_features(pieces)
+    assert np.abs(got - expected).max() < 1e-3
+    if not openvino_available():
+        pytest.skip("OpenVINO is not installed: torch ran the network")
+    assert isinstance(encoder._load(), campplus._OpenVinoNetwork)
+    exported = list((tmp_path / "derived").glob(f"{campplus.EXPORT_NAME}-*.onnx"))
+    assert len(exported) == 1
+    fast = CamPlusPlusEncoder(random_model_dir, fast=True).embed_features(pieces)
+    assert (fast * expected).sum(axis=1).min() > 0.95
+
+    exported[0].write_bytes(b"damaged")
+    again = CamPlusPlusEncoder(random_model_dir)
+    assert np.abs(again.embed_features(pieces) - expected).max() < 1e-3
+    assert exported[0].stat().st_size > 1000
+
+    monkeypatch.setattr("malsori.engines.derived.openvino_available", lambda: False)
+    plain = CamPlusPlusEncoder(random_model_dir)
+    assert not isinstance(plain._load(), campplus._OpenVinoNetwork)
+    assert np.abs(plain.embed_features(pieces) - expected).max() < 1e-3

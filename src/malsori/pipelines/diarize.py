@@ -91,11 +91,12 @@ class SpeakerDiarization:
 
     @property
     def encoder(self):
-        """CAM++ for local speakers; GE2E for windows (their clustering was tuned on it)."""
+        """CAM++ for local speakers, in its fast precision (the same DER on the dev meetings,
+        docs/benchmarks.md); GE2E for windows (their clustering was tuned on it)."""
         if self._encoder is None:
             from malsori.engines.speaker import default_encoder_name, shared_encoder
 
-            self._encoder = shared_encoder(default_encoder_name() if self.method == "local" else "ge2e")
+            self._encoder = shared_encoder(default_encoder_name() if self.method == "local" else "ge2e", fast=True)
         return self._encoder
 
     @property

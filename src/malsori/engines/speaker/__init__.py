@@ -26,22 +26,24 @@ def default_encoder_name() -> str:
     return "campplus" if is_available("campplus") else "ge2e"
 
 
-def shared_encoder(name: str | None = None):
-    """One encoder of each kind per process (its model loads on first use)."""
+def shared_encoder(name: str | None = None, fast: bool = False):
+    """One encoder of each kind per process (its model loads on first use). ``fast``: CAM++ in
+    the precision its runtime finds fastest (``CamPlusPlusEncoder``), for the diarizer; scores
+    that are calibrated (verification) keep float32."""
     from malsori.errors import MalsoriError
 
     name = name or default_encoder_name()
     if name not in ENCODERS:
         raise MalsoriError(f"unknown speaker encoder {name!r}: choose one of {', '.join(ENCODERS)}")
-    return _shared(name)
+    return _shared(name, fast and name == "campplus")
 
 
 @lru_cache(maxsize=None)
-def _shared(name: str):
+def _shared(name: str, fast: bool):
     if name == "campplus":
         from malsori.engines.speaker.campplus import CamPlusPlusEncoder
 
-        return CamPlusPlusEncoder()
+        return CamPlusPlusEncoder(fast=fast)
     from malsori.engines.speaker.ge2e import shared_encoder as ge2e
 
     return ge2e()

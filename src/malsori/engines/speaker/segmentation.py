@@ -110,52 +110,37 @@ def _network(state: dict):
 
 
 def onnx_session(checkpoint: Path, net):
-    """An onnxruntime session of ``net``, exported once per checkpoint into MALSORI_HOME's
-    ``derived/`` folder and checked against torch on a random input before it is kept; None where
-    export or the check fails (torch then runs the network)."""
-    import os
-    import tempfile
-    import warnings
-
+    """An onnxruntime session of ``net``, exported once per checkpoint (``engines/derived.py``)
+    and checked against torch on a random input before it is kept; None where export or the check
+    fails (torch then runs the network)."""
     import torch
 
-    from malsori.models.catalog import malsori_home, sha256_file
+    from malsori.engines.derived import derived_onnx
 
-    digest = sha256_file(checkpoint)[:16]
-    target = malsori_home() / "derived" / f"segmentation-{digest}.onnx"
     try:
         import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = torch.get_num_threads()
-        if target.is_file():
-            try:
-                return ort.InferenceSession(str(target), options, providers=["CPUExecutionProvider"])
-            except Exception:  # a damaged cache file: export again
-                target.unlink(missing_ok=True)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, tmp = tempfile.mkstemp(suffix=".onnx", dir=target.parent)
-        os.close(handle)
-        try:
-            probe = torch.randn(2, 1, int(CHUNK_S * SAMPLE_RATE)) * 0.1
-            with warnings.catch_warnings():  # the exporter's notes on LSTMs and norms are not the user's
-                warnings.simplefilter("ignore")
-                torch.onnx.export(net, (probe,), tmp, input_names=["waveforms"], output_names=["log_probs"],
-                                  dynamic_axes={"waveforms": {0: "batch"}, "log_probs": {0: "batch"}},
-                                  opset_version=17, dynamo=False)
-            session = ort.InferenceSession(tmp, options, providers=["CPUExecutionProvider"])
-            with torch.inference_mode():
-                expected = net(probe).exp().numpy()
-            got = np.exp(session.run(None, {"waveforms": probe.numpy()})[0])
-            if not np.allclose(got, expected, atol=1e-3):
-                return None
-            os.replace(tmp, target)
-            return session
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-    except Exception:  # no onnx exporter, read-only home, an unsupported operator: torch it is
+    except ImportError:
         return None
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = torch.get_num_threads()
+    probe = torch.randn(2, 1, int(CHUNK_S * SAMPLE_RATE)) * 0.1
+
+    def agrees(path: Path) -> bool:
+        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        with torch.inference_mode():
+            expected = net(probe).exp().numpy()
+        return bool(np.allclose(np.exp(session.run(None, {"waveforms": probe.numpy()})[0]), expected, atol=1e-3))
+
+    for refresh in (False, True):  # a damaged cache file: export again
+        path = derived_onnx("segmentation", checkpoint, net, (probe,), ["waveforms"], ["log_probs"],
+                            {"waveforms": {0: "batch"}, "log_probs": {0: "batch"}}, agrees, refresh)
+        if path is None:
+            return None
+        try:
+            return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception:  # noqa: BLE001
+            continue
+    return None
 
 
 class _Placeholder:

@@ -1,0 +1,64 @@
+"""Networks exported once to ONNX into MALSORI_HOME's ``derived/`` folder, for runtimes faster
+than torch on a CPU (onnxruntime, OpenVINO).
+
+An export is named after the network and the first 16 hex digits of its checkpoint's sha256, so
+other weights get their own file, and it is kept only when the runtime that will run it agrees
+with torch on probe inputs. Nothing here is required: where export, the check or the runtime
+fails, the caller runs torch."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+from typing import Callable
+
+
+def derived_onnx(kind: str, checkpoint: Path, net, probe: tuple, inputs: list[str], outputs: list[str],
+                 axes: dict, agrees: Callable[[Path], bool], refresh: bool = False) -> Path | None:
+    """``derived/{kind}-{digest}.onnx`` for ``net`` (loaded from ``checkpoint``), exported on first
+    use with ``probe`` as example inputs and kept only where ``agrees(path)``; ``refresh`` exports
+    again (a cached file the runtime could not read). None where export or the check fails."""
+    from malsori.models.catalog import malsori_home, sha256_file
+
+    target = malsori_home() / "derived" / f"{kind}-{sha256_file(checkpoint)[:16]}.onnx"
+    if refresh:
+        target.unlink(missing_ok=True)
+    if target.is_file():
+        return target
+    staging = target.with_name(f"{target.stem}.{os.getpid()}.onnx")
+    try:
+        from malsori.training import to_onnx
+
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with warnings.catch_warnings():  # the exporter's notes (constant folding, LSTMs) are not the user's
+            warnings.simplefilter("ignore")
+            to_onnx(net, probe, staging, inputs, outputs, axes)
+        if not agrees(staging):
+            return None
+        os.replace(staging, target)
+        return target
+    except Exception:  # noqa: BLE001 - no exporter, a read-only home, an operator not exported: torch it is
+        return None
+    finally:
+        staging.unlink(missing_ok=True)
+
+
+def openvino_available() -> bool:
+    try:
+        import openvino  # noqa: F401
+    except Exception:  # noqa: BLE001 - not installed, or a build that does not load here
+        return False
+    return True
+
+
+def openvino_model(path: Path, threads: int, fast: bool):
+    """An OpenVINO model compiled for this CPU. ``fast`` lets OpenVINO choose its precision
+    (bfloat16 on CPUs with bfloat16 instructions, float32 elsewhere); otherwise float32 throughout."""
+    import openvino
+
+    config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": max(1, threads)}
+    if not fast:
+        config["INFERENCE_PRECISION_HINT"] = "f32"
+    core = openvino.Core()
+    return core.compile_model(core.read_model(str(path)), "CPU", config)
