@@ -161,6 +161,14 @@ def test_openvino_runs_the_network_exported_once_and_agrees_with_torch(random_mo
     assert np.abs(again.embed_features(pieces) - expected).max() < 1e-3
     assert exported[0].stat().st_size > 1000
 
+    blocked = tmp_path / "not-a-folder"  # a home where nothing can be written: torch runs it
+    blocked.write_text("")
+    monkeypatch.setenv("MALSORI_HOME", str(blocked))
+    unwritable = CamPlusPlusEncoder(random_model_dir)
+    assert not isinstance(unwritable._load(), campplus._OpenVinoNetwork)
+    assert np.abs(unwritable.embed_features(pieces) - expected).max() < 1e-3
+
+    monkeypatch.setenv("MALSORI_HOME", str(tmp_path))
     monkeypatch.setattr("malsori.engines.derived.openvino_available", lambda: False)
     plain = CamPlusPlusEncoder(random_model_dir)
     assert not isinstance(plain._load(), campplus._OpenVinoNetwork)

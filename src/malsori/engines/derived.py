@@ -8,6 +8,7 @@ fails, the caller runs torch."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
 from pathlib import Path
@@ -22,14 +23,14 @@ def derived_onnx(kind: str, checkpoint: Path, net, probe: tuple, inputs: list[st
     from malsori.models.catalog import malsori_home, sha256_file
 
     target = malsori_home() / "derived" / f"{kind}-{sha256_file(checkpoint)[:16]}.onnx"
-    if refresh:
-        target.unlink(missing_ok=True)
-    if target.is_file():
-        return target
     staging = target.with_name(f"{target.stem}.{os.getpid()}.onnx")
     try:
         from malsori.training import to_onnx
 
+        if refresh:
+            target.unlink(missing_ok=True)
+        if target.is_file():
+            return target
         target.parent.mkdir(parents=True, exist_ok=True)
         with warnings.catch_warnings():  # the exporter's notes (constant folding, LSTMs) are not the user's
             warnings.simplefilter("ignore")
@@ -41,7 +42,8 @@ def derived_onnx(kind: str, checkpoint: Path, net, probe: tuple, inputs: list[st
     except Exception:  # noqa: BLE001 - no exporter, a read-only home, an operator not exported: torch it is
         return None
     finally:
-        staging.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # nothing was written (a home that is not a folder...)
+            staging.unlink(missing_ok=True)
 
 
 def openvino_available() -> bool:
@@ -57,8 +59,17 @@ def openvino_model(path: Path, threads: int, fast: bool):
     (bfloat16 on CPUs with bfloat16 instructions, float32 elsewhere); otherwise float32 throughout."""
     import openvino
 
-    config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": max(1, threads)}
+    from malsori.models.catalog import malsori_home
+
+    config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": max(1, threads),
+              # compiled models kept beside the exports: later loads skip most of the compiling
+              "CACHE_DIR": str(malsori_home() / "derived" / "openvino")}
     if not fast:
         config["INFERENCE_PRECISION_HINT"] = "f32"
     core = openvino.Core()
-    return core.compile_model(core.read_model(str(path)), "CPU", config)
+    model = core.read_model(str(path))
+    try:
+        return core.compile_model(model, "CPU", config)
+    except Exception:  # noqa: BLE001 - e.g. a cache folder that cannot be written: compile without it
+        del config["CACHE_DIR"]
+        return core.compile_model(model, "CPU", config)
