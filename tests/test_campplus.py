@@ -161,6 +161,15 @@ def test_openvino_runs_the_network_exported_once_and_agrees_with_torch(random_mo
     assert np.abs(again.embed_features(pieces) - expected).max() < 1e-3
     assert exported[0].stat().st_size > 1000
 
+    # Shared by the server's threads: calls at the same time get their own answers.
+    from concurrent.futures import ThreadPoolExecutor
+
+    shared = CamPlusPlusEncoder(random_model_dir)
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda k: shared.embed_features(pieces[k % 3:] + pieces[:k % 3]), range(12)))
+    for k, result in enumerate(results):
+        assert np.abs(result - np.roll(expected, -(k % 3), axis=0)).max() < 1e-3
+
     blocked = tmp_path / "not-a-folder"  # a home where nothing can be written: torch runs it
     blocked.write_text("")
     monkeypatch.setenv("MALSORI_HOME", str(blocked))
