@@ -3,6 +3,7 @@ shapes, and what the shipped weights tell apart."""
 
 from __future__ import annotations
 
+import locale
 import pickle
 
 import numpy as np
@@ -164,11 +165,15 @@ def test_openvino_runs_the_network_exported_once_and_agrees_with_torch(random_mo
     # Shared by the server's threads: calls at the same time get their own answers.
     from concurrent.futures import ThreadPoolExecutor
 
+    # The first calls load the network at the same time: once, and without touching the process's
+    # locale (concurrent OpenVINO compiles left it at "C": subprocess output then read as ASCII).
+    encoding = locale.getpreferredencoding(False)
     shared = CamPlusPlusEncoder(random_model_dir)
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(lambda k: shared.embed_features(pieces[k % 3:] + pieces[:k % 3]), range(12)))
     for k, result in enumerate(results):
         assert np.abs(result - np.roll(expected, -(k % 3), axis=0)).max() < 1e-3
+    assert locale.getpreferredencoding(False) == encoding
 
     blocked = tmp_path / "not-a-folder"  # a home where nothing can be written: torch runs it
     blocked.write_text("")

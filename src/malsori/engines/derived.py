@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 import warnings
 from pathlib import Path
 from typing import Callable
@@ -54,9 +55,19 @@ def openvino_available() -> bool:
     return True
 
 
+# One compile at a time: OpenVINO compiles running at once in threads with a model cache left
+# the process's C locale at "C" (2026.4.1; subprocess output was then decoded as ASCII).
+_COMPILING = threading.Lock()
+
+
 def openvino_model(path: Path, threads: int, fast: bool):
     """An OpenVINO model compiled for this CPU. ``fast`` lets OpenVINO choose its precision
     (bfloat16 on CPUs with bfloat16 instructions, float32 elsewhere); otherwise float32 throughout."""
+    with _COMPILING:
+        return _compile(path, threads, fast)
+
+
+def _compile(path: Path, threads: int, fast: bool):
     import openvino
 
     from malsori.models.catalog import malsori_home

