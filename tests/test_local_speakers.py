@@ -185,3 +185,18 @@ def test_a_meeting_of_eight_voices_and_more_than_the_bound():
     assert len(set(labels)) == 8 and all(len(set(labels[i:i + 6])) == 1 for i in range(0, 48, 6))
     ten = np.stack([heard(v) for v in np.repeat(np.arange(10), 6)])
     assert len(set(cluster_embeddings(ten, LocalSpeakerOptions(), max_speakers=8))) == 8
+
+
+def test_speakers_are_numbered_by_their_first_turn_and_without_gaps():
+    """A cluster left with no turn long enough takes no number; the others are SPEAKER_00,
+    SPEAKER_01... in order of their first turn (the RTTM's promise)."""
+    from malsori.pipelines.local_speakers import _turns
+
+    step = 0.1
+    on = np.zeros((100, 3), bool)
+    on[50:90, 0] = True  # speaks second
+    on[10:13, 1] = True  # a 0.3 s blip, under min_turn_s: cluster 1 has no turn
+    on[5:40, 2] = True  # speaks first
+    turns = _turns(on, step, LocalSpeakerOptions(min_turn_s=0.5), lambda k: f"SPEAKER_{k:02d}")
+    assert [(t.speaker, round(t.start, 1), round(t.end, 1)) for t in turns] == [
+        ("SPEAKER_00", 0.5, 4.0), ("SPEAKER_01", 5.0, 9.0)]
