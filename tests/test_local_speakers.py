@@ -187,16 +187,15 @@ def test_a_meeting_of_eight_voices_and_more_than_the_bound():
     assert len(set(cluster_embeddings(ten, LocalSpeakerOptions(), max_speakers=8))) == 8
 
 
-def test_speakers_are_numbered_by_their_first_turn_and_without_gaps():
-    """A cluster left with no turn long enough takes no number; the others are SPEAKER_00,
-    SPEAKER_01... in order of their first turn (the RTTM's promise)."""
-    from malsori.pipelines.local_speakers import _turns
 
-    step = 0.1
-    on = np.zeros((100, 3), bool)
-    on[50:90, 0] = True  # speaks second
-    on[10:13, 1] = True  # a 0.3 s blip, under min_turn_s: cluster 1 has no turn
-    on[5:40, 2] = True  # speaks first
-    turns = _turns(on, step, LocalSpeakerOptions(min_turn_s=0.5), lambda k: f"SPEAKER_{k:02d}")
-    assert [(t.speaker, round(t.start, 1), round(t.end, 1)) for t in turns] == [
-        ("SPEAKER_00", 0.5, 4.0), ("SPEAKER_01", 5.0, 9.0)]
+def test_speakers_are_numbered_by_their_first_turn_and_without_gaps():
+    """Whatever clusters are left without a turn, the RTTM's speakers are SPEAKER_00,
+    SPEAKER_01... in order of their first turn."""
+    from malsori.pipelines.diarize import numbered_by_first_turn
+    from malsori.protocols import SpeakerTurn
+
+    turns = [SpeakerTurn(5.0, 9.0, "SPEAKER_00"), SpeakerTurn(0.5, 4.0, "SPEAKER_02"),
+             SpeakerTurn(9.5, 12.0, "SPEAKER_02"), SpeakerTurn(6.0, 7.0, "SPEAKER_03")]
+    assert [(t.speaker, t.start) for t in numbered_by_first_turn(turns)] == [
+        ("SPEAKER_00", 0.5), ("SPEAKER_01", 5.0), ("SPEAKER_02", 6.0), ("SPEAKER_00", 9.5)]
+    assert numbered_by_first_turn([]) == []

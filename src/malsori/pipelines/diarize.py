@@ -137,8 +137,8 @@ class SpeakerDiarization:
             regions = [r for r in self.fill_vad.regions(audio) if r.end - r.start > 0.05]
             hook("speech", 1, 1)
             options = replace(self.options.local, exclusive=self.options.local.exclusive or self.options.exclusive)
-            result.turns = diarize_local_speakers(audio, local, self.encoder, regions, options,
-                                                  num_speakers, min_speakers, max_speakers, hook)
+            result.turns = numbered_by_first_turn(diarize_local_speakers(
+                audio, local, self.encoder, regions, options, num_speakers, min_speakers, max_speakers, hook))
             return result
         hook("speech", 0, 1)
         frames = self.segmentation.frames(audio) if self.segmentation else None
@@ -167,7 +167,7 @@ class SpeakerDiarization:
         if frames is not None:  # the model's frames read on this pipeline's 50 ms grid
             grid = ((np.arange(int(np.ceil(audio.duration / FRAME_S))) + 0.5) * FRAME_S / frames.step).astype(int)
             overlapped = frames.overlap[grid.clip(0, len(frames.overlap) - 1)] > self.options.overlap_threshold
-        result.turns = self._turns(spans, embeddings, labels, regions, audio.duration, overlapped)
+        result.turns = numbered_by_first_turn(self._turns(spans, embeddings, labels, regions, audio.duration, overlapped))
         return result
 
     def _embed(self, audio: Audio, spans: list[tuple[float, float]]) -> np.ndarray:
@@ -217,6 +217,16 @@ class SpeakerDiarization:
             extra = speech & covered & (gap < o.overlap_margin)
         labels = np.where(extra, second, -1)
         return [t for t in _runs(labels, labels >= 0, name) if t.duration >= o.min_overlap_s]
+
+
+def numbered_by_first_turn(turns: list[SpeakerTurn]) -> list[SpeakerTurn]:
+    """Speakers renamed SPEAKER_00, SPEAKER_01... in order of their first turn: clusters that
+    end with no turn leave no gap in the numbers (SPEAKER_00 then SPEAKER_02 before)."""
+    order: dict[str, None] = {}
+    for t in sorted(turns, key=lambda t: (t.start, t.speaker)):
+        order.setdefault(t.speaker)
+    names = {speaker: f"SPEAKER_{k:02d}" for k, speaker in enumerate(order)}
+    return sorted((replace(t, speaker=names[t.speaker]) for t in turns), key=lambda t: (t.start, t.speaker))
 
 
 def _regions(mask: np.ndarray, step: float) -> list[SpeechRegion]:

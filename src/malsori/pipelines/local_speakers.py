@@ -373,10 +373,9 @@ def _fill_nearest(score: np.ndarray, unscored: np.ndarray) -> None:
 
 def _turns(on: np.ndarray, step: float, options: LocalSpeakerOptions, name) -> list[SpeakerTurn]:
     """Each speaker's runs of frames, pauses under ``min_gap_s`` closed and runs under
-    ``min_turn_s`` dropped; speakers named 0, 1, ... in order of their first turn (a cluster
-    left without a turn takes no number)."""
+    ``min_turn_s`` dropped."""
+    turns = []
     gap, least = int(round(options.min_gap_s / step)), options.min_turn_s
-    kept: list[list[tuple[int, int]]] = []
     for k in range(on.shape[1]):
         runs: list[list[int]] = []
         for a, b in true_runs(on[:, k]):
@@ -384,7 +383,5 @@ def _turns(on: np.ndarray, step: float, options: LocalSpeakerOptions, name) -> l
                 runs[-1][1] = b
             else:
                 runs.append([a, b])
-        kept.append([(a, b) for a, b in runs if (b - a) * step >= least])
-    order = sorted((runs[0][0], k) for k, runs in enumerate(kept) if runs)
-    turns = [SpeakerTurn(a * step, b * step, name(number)) for number, (_, k) in enumerate(order) for a, b in kept[k]]
+        turns += [SpeakerTurn(a * step, b * step, name(k)) for a, b in runs if (b - a) * step >= least]
     return sorted(turns, key=lambda t: (t.start, t.speaker))
