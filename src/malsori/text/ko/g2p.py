@@ -218,7 +218,11 @@ def _mecab():
     import mecab
     from mecab.utils import create_lattice
 
-    analyser = mecab.MeCab()
+    from malsori.text.ko.hanja import _load_mecab
+
+    analyser = _load_mecab()  # one analyser (and one dictionary in memory) for Hanja and compounds
+    if analyser is None:
+        raise ImportError("python-mecab-ko is not installed")
     tagger = getattr(analyser, "_tagger", None)
     if tagger is None:  # another python-mecab-ko: its public API, slower
         return lambda text: [str(morpheme.feature) for morpheme in analyser.parse(text)]
