@@ -93,16 +93,20 @@ def test_the_alignment_is_learned_and_the_loss_falls(trained, corpus_dir):
 
 
 def test_the_exported_voice_matches_pytorch_and_has_a_card(trained):
-    import torch
-
-    from malsori.engines.tts.trained.train import load_checkpoint
-    from malsori.engines.tts.trained.voice import TrainedVoice
-
     voice_dir, _ = trained
     card = json.loads((voice_dir / "voice.json").read_text())
     assert card["speakers"] == ["a", "b"] and card["emotions"] == ["happy", "neutral"]
     assert card["language"] == "kor" and card["sample_rate"] == 22050
     assert card["training"]["steps"] == 120 and card["training"]["utterances"] == 16
+    _assert_export_matches_pytorch(voice_dir)
+
+
+def _assert_export_matches_pytorch(voice_dir):
+    import torch
+
+    from malsori.engines.tts.trained.train import load_checkpoint
+    from malsori.engines.tts.trained.voice import TrainedVoice
+
     model, _ = load_checkpoint(voice_dir)
     voice = TrainedVoice(voice_dir, keep_register=False)
     ids = np.array([voice.phone_set.ids("바다에 갑니다.")], np.int64)
@@ -118,6 +122,19 @@ def test_the_exported_voice_matches_pytorch_and_has_a_card(trained):
     np.testing.assert_allclose(h, th[0].numpy(), atol=1e-4)
     np.testing.assert_allclose(log_dur, th[1].numpy(), atol=1e-4)
     np.testing.assert_allclose(mel, tmel.numpy(), atol=1e-3)
+
+
+def test_a_convnext_decoder_trains_and_exports(corpus_dir, tmp_path):
+    from malsori.engines.tts.trained.model import ConvNextStack
+    from malsori.engines.tts.trained.train import load_checkpoint, read_log, train
+
+    voice_dir = tmp_path / "v"
+    train(corpus_dir, voice_dir, replace(_recipe(60), decoder_block="convnext"))
+    model, _ = load_checkpoint(voice_dir)
+    assert isinstance(model.decoder, ConvNextStack)
+    mel = read_log(voice_dir)["mel"]
+    assert mel[-3:].mean() < 0.8 * mel[:2].mean()
+    _assert_export_matches_pytorch(voice_dir)
 
 
 def test_the_voice_speaks_with_styles_and_speakers(trained, tmp_path):

@@ -34,6 +34,7 @@ class ModelConfig:
     style_dim: int = 32
     style_heads: int = 2
     dropout: float = 0.1
+    decoder_block: str = "conv"  # "conv" (plain residual convolutions) or "convnext" (see ConvNextStack)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -60,6 +61,30 @@ class ConvStack(nn.Module):
             y = F.relu(conv(x * mask))
             y = norm(y.transpose(1, 2)).transpose(1, 2)
             x = (x + F.dropout(y, self.dropout, self.training)) * mask
+        return x
+
+
+class ConvNextStack(nn.Module):
+    """ConvNeXt blocks over frames: a depthwise convolution for context, then a per-frame MLP four
+    times wider, residual. Per frame it costs about twice a plain ``ConvStack`` layer of the same
+    width, but the wide MLP is where the phone-to-spectrum mapping gets its capacity; (B, C, T)."""
+
+    def __init__(self, channels: int, layers: int, kernel: int, dilations: tuple[int, ...] = (1,), expansion: int = 4):
+        super().__init__()
+        self.depthwise = nn.ModuleList()
+        for i in range(layers):
+            d = dilations[i % len(dilations)]
+            self.depthwise.append(nn.Conv1d(channels, channels, kernel, padding=d * (kernel // 2), dilation=d,
+                                            groups=channels))
+        self.norms = nn.ModuleList(nn.LayerNorm(channels) for _ in range(layers))
+        self.wide = nn.ModuleList(nn.Linear(channels, expansion * channels) for _ in range(layers))
+        self.narrow = nn.ModuleList(nn.Linear(expansion * channels, channels) for _ in range(layers))
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        for depthwise, norm, wide, narrow in zip(self.depthwise, self.norms, self.wide, self.narrow):
+            y = norm(depthwise(x * mask).transpose(1, 2))
+            y = narrow(F.gelu(wide(y))).transpose(1, 2)
+            x = (x + y) * mask
         return x
 
 
@@ -153,7 +178,10 @@ class AcousticModel(nn.Module):
         self.energy_embedding = nn.Conv1d(1, c, 3, padding=1)
         self.position = nn.Conv1d(2, c, 1)
         # no dropout over frames: it cost an eighth of a training step and the phones have theirs
-        self.decoder = ConvStack(c, config.decoder_layers, config.kernel, 0.0, dilations=(1, 2, 4))
+        if config.decoder_block == "convnext":
+            self.decoder = ConvNextStack(c, config.decoder_layers, 7, dilations=(1, 2, 4))
+        else:
+            self.decoder = ConvStack(c, config.decoder_layers, config.kernel, 0.0, dilations=(1, 2, 4))
         self.to_mel = nn.Conv1d(c, config.n_mels, 1)
         self.aligner = Aligner(c, config.n_mels)
 

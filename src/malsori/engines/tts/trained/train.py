@@ -30,6 +30,7 @@ class Recipe:
     channels: int = 160
     encoder_layers: int = 4
     decoder_layers: int = 5
+    decoder_block: str = "conv"
     style_dim: int = 32
     steps: int = 20000
     batch_frames: int = 6000  # mel frames a batch (~70 s of speech at 22.05 kHz, hop 256)
@@ -47,6 +48,8 @@ class Recipe:
 RECIPES = {
     # a few million parameters: readable speech from ~1 h of one speaker in a couple of CPU hours
     "small": Recipe(),
+    # the same with a ConvNeXt decoder (wider per-frame MLPs): more capacity for the spectrum
+    "small-convnext": Recipe(decoder_block="convnext", decoder_layers=6),
     # seconds of training, for tests and for checking a data folder end to end
     "tiny": Recipe(channels=32, encoder_layers=2, decoder_layers=2, style_dim=8, steps=200, batch_frames=2000,
                    learning_rate=3e-3, warmup=20, checkpoint_every=50, snapshot_every=0, log_every=5),
@@ -71,7 +74,7 @@ def model_for(corpus: Corpus, recipe: Recipe) -> AcousticModel:
     config = ModelConfig(n_symbols=len(corpus.phone_set.symbols), n_speakers=len(corpus.speakers),
                          n_mels=corpus.features.n_mels, channels=recipe.channels,
                          encoder_layers=recipe.encoder_layers, decoder_layers=recipe.decoder_layers,
-                         style_dim=recipe.style_dim)
+                         decoder_block=recipe.decoder_block, style_dim=recipe.style_dim)
     return AcousticModel(config)
 
 
