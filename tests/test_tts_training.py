@@ -98,6 +98,7 @@ def test_the_exported_voice_matches_pytorch_and_has_a_card(trained):
     assert card["speakers"] == ["a", "b"] and card["emotions"] == ["happy", "neutral"]
     assert card["language"] == "kor" and card["sample_rate"] == 22050
     assert card["training"]["steps"] == 120 and card["training"]["utterances"] == 16
+    assert card["model"]["decoder_block"] == "convnext"  # the recipes' default decoder
     _assert_export_matches_pytorch(voice_dir)
 
 
@@ -124,17 +125,28 @@ def _assert_export_matches_pytorch(voice_dir):
     np.testing.assert_allclose(mel, tmel.numpy(), atol=1e-3)
 
 
-def test_a_convnext_decoder_trains_and_exports(corpus_dir, tmp_path):
-    from malsori.engines.tts.trained.model import ConvNextStack
-    from malsori.engines.tts.trained.train import load_checkpoint, read_log, train
+def test_the_plain_convolution_decoder_still_trains_exports_and_resumes_old_runs(corpus_dir, tmp_path):
+    """The previous recipe (small-conv) keeps working, and a run saved before the recipe named its
+    decoder resumes with the plain convolutions it was started with."""
+    import torch
+
+    from malsori.engines.tts.trained.model import ConvNextStack, ConvStack
+    from malsori.engines.tts.trained.train import load_checkpoint, read_log, train, training_dir
 
     voice_dir = tmp_path / "v"
-    train(corpus_dir, voice_dir, replace(_recipe(60), decoder_block="convnext"))
+    train(corpus_dir, voice_dir, replace(_recipe(60), decoder_block="conv"))
     model, _ = load_checkpoint(voice_dir)
-    assert isinstance(model.decoder, ConvNextStack)
+    assert isinstance(model.decoder, ConvStack) and not isinstance(model.decoder, ConvNextStack)
     mel = read_log(voice_dir)["mel"]
     assert mel[-3:].mean() < 0.8 * mel[:2].mean()
     _assert_export_matches_pytorch(voice_dir)
+
+    checkpoint = training_dir(voice_dir) / "checkpoint.pt"
+    saved = torch.load(checkpoint, weights_only=False)
+    del saved["recipe"]["decoder_block"]
+    torch.save(saved, checkpoint)
+    result = train(corpus_dir, voice_dir, steps=70, resume=True, export=False)
+    assert result.step == 70
 
 
 def test_the_voice_speaks_with_styles_and_speakers(trained, tmp_path):

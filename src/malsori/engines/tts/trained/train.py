@@ -29,10 +29,10 @@ LOSSES = ("total", "mel", "duration", "pitch", "energy", "align", "binarize", "o
 class Recipe:
     channels: int = 160
     encoder_layers: int = 4
-    decoder_layers: int = 5
-    decoder_block: str = "conv"
+    decoder_layers: int = 6
+    decoder_block: str = "convnext"
     style_dim: int = 32
-    steps: int = 20000
+    steps: int = 8000
     batch_frames: int = 6000  # mel frames a batch (~70 s of speech at 22.05 kHz, hop 256)
     learning_rate: float = 1e-3
     warmup: int = 1000
@@ -46,10 +46,11 @@ class Recipe:
 
 
 RECIPES = {
-    # a few million parameters: readable speech from ~1 h of one speaker in a couple of CPU hours
+    # 2.9 M parameters, a ConvNeXt decoder: on the emotiontts pack (44 min) 8,000 steps took 95 min
+    # on 2 cores and gave 19.6% CER on unseen sentences (docs/benchmarks.md)
     "small": Recipe(),
-    # the same with a ConvNeXt decoder (wider per-frame MLPs): more capacity for the spectrum
-    "small-convnext": Recipe(decoder_block="convnext", decoder_layers=6),
+    # the previous recipe, plain convolutions in the decoder (2.2 M): 12,000 steps, 102 min, 25.4%
+    "small-conv": Recipe(decoder_block="conv", decoder_layers=5, steps=12000),
     # seconds of training, for tests and for checking a data folder end to end
     "tiny": Recipe(channels=32, encoder_layers=2, decoder_layers=2, style_dim=8, steps=200, batch_frames=2000,
                    learning_rate=3e-3, warmup=20, checkpoint_every=50, snapshot_every=0, log_every=5),
@@ -90,7 +91,9 @@ def train(data_dir: str | Path, voice_dir: str | Path, recipe: Recipe | str = "s
     files = RunFiles(work / "checkpoint.pt", work / "log.tsv", work / "snapshots")
     saved = files.open(resume, voice_dir)
     if saved is not None:
-        recipe = replace(Recipe(**{**saved["recipe"], "curriculum": Curriculum(**saved["recipe"]["curriculum"])}),
+        # runs saved before the decoder had a choice used plain convolutions
+        recipe = replace(Recipe(**{"decoder_block": "conv", **saved["recipe"],
+                                   "curriculum": Curriculum(**saved["recipe"]["curriculum"])}),
                          steps=recipe.steps if steps is not None else saved["recipe"]["steps"])
         language, sample_rate = saved["language"], saved["sample_rate"]
 
