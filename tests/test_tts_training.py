@@ -149,6 +149,13 @@ def test_the_plain_convolution_decoder_still_trains_exports_and_resumes_old_runs
     assert result.step == 70
 
 
+def test_an_unknown_decoder_block_is_refused():
+    from malsori.engines.tts.trained.model import AcousticModel, ModelConfig
+
+    with pytest.raises(ValueError, match="unknown decoder block 'transformer'"):
+        AcousticModel(ModelConfig(n_symbols=8, decoder_block="transformer"))
+
+
 def test_the_voice_speaks_with_styles_and_speakers(trained, tmp_path):
     from malsori.engines.tts.trained.voice import TrainedVoice
 

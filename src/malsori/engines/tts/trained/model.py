@@ -180,8 +180,10 @@ class AcousticModel(nn.Module):
         # no dropout over frames: it cost an eighth of a training step and the phones have theirs
         if config.decoder_block == "convnext":
             self.decoder = ConvNextStack(c, config.decoder_layers, 7, dilations=(1, 2, 4))
-        else:
+        elif config.decoder_block == "conv":
             self.decoder = ConvStack(c, config.decoder_layers, config.kernel, 0.0, dilations=(1, 2, 4))
+        else:  # a card or recipe from elsewhere: say so rather than build a decoder its weights do not fit
+            raise ValueError(f"unknown decoder block {config.decoder_block!r} (conv or convnext)")
         self.to_mel = nn.Conv1d(c, config.n_mels, 1)
         self.aligner = Aligner(c, config.n_mels)
 
