@@ -224,6 +224,19 @@ def test_sino_korean_adverbs_tense_after_rieul_by_the_hanja_dictionary():
     assert pronounce("절절히", learned=False).text == "절절히"
 
 
+def test_sino_korean_words_split_as_compounds_tense_by_article_26_not_28():
+    """mecab-ko-dic splits some Sino-Korean words like compounds (불 + 세출, 不世出): art. 26
+    tenses them, and the learned layer is not told it is a 사잇소리 place; a native compound
+    keeps art. 28's reading (물장난 [물장난], not tensed by art. 26)."""
+    if not morphology_available():
+        pytest.skip("kiwipiepy is not installed")
+    assert compound_parts("불세출") == (1, 2)
+    result = pronounce("불세출", learned=False)
+    assert result.text == "불쎄출" and [c.rule for c in result.changes] == ["26"]
+    assert pronounce("불세출").text == "불쎄출"
+    assert "26" not in [c.rule for c in pronounce("물장난", learned=False).changes]
+
+
 @pytest.mark.skipif(not morphology_available(), reason="kiwipiepy is not installed")
 def test_clearing_the_memory_of_words_changes_no_answer():
     """Benchmarks clear what the G2P remembers of words to time text read for the first time;

@@ -604,6 +604,9 @@ class _Rules:
                 rule = a.tense_next
         elif not space and b.lexically_tense:
             rule = "lexicon"  # tensing no rule predicts (Sino-Korean 件, 點, 價 …): 조건 -> 조껀
+        elif not space and b.compound_start and a.c == "ㄹ" and b.o in "ㄷㅅㅈ" and self.morphology \
+                and sino_korean_pair(word, a.pos, b.pos):
+            rule = "26"  # mecab-ko-dic splits Sino-Korean words too (불+세출 不世出 -> 불쎄출): no 사잇소리
         elif not space and b.compound_start and not b.no_sai and a.c in ("ㄴ", "ㄹ", "ㅁ", "ㅇ"):
             rule = "28"  # 사잇소리 between the parts of a compound: 문고리 -> 문꼬리, 산새 -> 산쌔
         elif self.morphology:
