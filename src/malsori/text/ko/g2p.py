@@ -19,7 +19,7 @@ from functools import lru_cache
 
 from malsori.text.ko.hangul import FIRST, LAST, SYLLABLES, is_syllable, split
 from malsori.text.ko.learned import (LearnedModel, arbitration_group, boundary_features, long_vowel_features,
-                                     shipped_model, sino_korean_pair)
+                                     shipped_model, sino_korean_pair, sino_korean_word)
 from malsori.text.ko.lexicon import LATERAL_WORDS, NO_N_INSERTION, listed, takes_sai, tensed_syllables
 
 ASPIRATED = {"ㄱ": "ㅋ", "ㄷ": "ㅌ", "ㅂ": "ㅍ", "ㅈ": "ㅊ"}
@@ -604,8 +604,7 @@ class _Rules:
                 rule = a.tense_next
         elif not space and b.lexically_tense:
             rule = "lexicon"  # tensing no rule predicts (Sino-Korean 件, 點, 價 …): 조건 -> 조껀
-        elif not space and b.compound_start and a.c == "ㄹ" and b.o in "ㄷㅅㅈ" and self.morphology \
-                and sino_korean_pair(word, a.pos, b.pos):
+        elif not space and b.compound_start and a.c == "ㄹ" and b.o in "ㄷㅅㅈ" and sino_korean_word("".join(b.parts)):
             rule = "26"  # mecab-ko-dic splits Sino-Korean words too (불+세출 不世出 -> 불쎄출): no 사잇소리
         elif not space and b.compound_start and not b.no_sai and a.c in ("ㄴ", "ㄹ", "ㅁ", "ㅇ"):
             rule = "28"  # 사잇소리 between the parts of a compound: 문고리 -> 문꼬리, 산새 -> 산쌔

@@ -117,6 +117,13 @@ def sino_korean_pair(word: str, left: int, right: int) -> bool:
     return origin_features(word, left, right)[:1] == ("origin=HH",)
 
 
+def sino_korean_word(word: str) -> bool:
+    """Whether the dictionary has ``word`` and every reading of it is Hanja throughout (불세출
+    不世出: yes; 불장난: no, though 불장 is a Hanja word)."""
+    patterns = origin_table().get(word)
+    return bool(patterns) and all(set(p) == {"H"} for p in patterns.split(","))
+
+
 @lru_cache(maxsize=65536)
 def origin_features(word: str, left: int, right: int) -> tuple[str, ...]:
     """Whether the syllables either side of a boundary are Sino-Korean or native, read off the
