@@ -252,3 +252,26 @@ def test_clearing_the_memory_of_words_changes_no_answer():
     assert compound_parts.cache_info().currsize == 0
     assert origin_features.cache_info().currsize == 0
     assert pronounce("문고리를 잡았다").text == first
+
+
+@pytest.mark.skipif(not morphology_available(), reason="kiwipiepy is not installed")
+def test_threads_reading_compounds_at_once_get_the_answers_of_one_thread():
+    """mecab-ko-dic's lattice is reused per thread: G2P called from a server's or a batch's
+    threads must give each text its own analysis."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from malsori.text.ko.g2p import clear_caches
+
+    texts = ["문고리", "강줄기", "등불", "물고기", "비빔밥", "불세출", "금반지", "팔다리"] * 25
+    expected = [compound_parts(t) for t in texts]
+    assert (1, 2) in expected and (1, 1) in expected  # real compounds, not one part each
+    clear_caches()
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads take turns between any two calls into mecab
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            got = list(pool.map(lambda t: (compound_parts.__wrapped__(t), pronounce(t).text), texts))
+    finally:
+        sys.setswitchinterval(interval)
+    assert [parts for parts, _ in got] == expected
+    assert [text for _, text in got] == [pronounce(t).text for t in texts]

