@@ -227,6 +227,21 @@ def test_a_checkpoint_resumes_bit_for_bit(corpus_dir, tmp_path):
     assert [ln.split("\t")[3:] for ln in log_a] == [ln.split("\t")[3:] for ln in log_b]  # same losses
 
 
+def test_another_seed_gives_another_run_and_a_resumed_run_keeps_its_seed(corpus_dir, tmp_path):
+    import torch
+
+    from malsori.engines.tts.trained.train import train
+
+    train(corpus_dir, tmp_path / "zero", _recipe(3), export=False)
+    train(corpus_dir, tmp_path / "one", _recipe(3), export=False, seed=1)
+    a = torch.load(tmp_path / "zero" / "training" / "checkpoint.pt", weights_only=False)
+    b = torch.load(tmp_path / "one" / "training" / "checkpoint.pt", weights_only=False)
+    assert a["recipe"]["seed"] == 0 and b["recipe"]["seed"] == 1
+    assert any(not torch.equal(value, b["model"][name]) for name, value in a["model"].items())
+    with pytest.raises(DataError, match="seed 1; a resumed run keeps it"):
+        train(corpus_dir, tmp_path / "one", _recipe(5), resume=True, export=False, seed=2)
+
+
 def test_batches_follow_the_curriculum(corpus_dir, tmp_path):
     from malsori.engines.tts.trained.data import Batcher, prepare
 

@@ -29,6 +29,8 @@ def train(
                                               "(needed when the files' rates differ)"),
     plot: bool = typer.Option(False, "--plot", help="draw the training log (losses against time) when done"),
     threads: Optional[int] = typer.Option(None, "--threads", min=1, help="CPU threads (default: torch's)"),
+    seed: Optional[int] = typer.Option(None, "--seed", help="initial weights and batch order (default: the "
+                                       "recipe's, 0); another seed shows how much a result owes to chance"),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ):
     """Train a voice: a FastSpeech-style model that learns its own alignment (no duration labels)."""
@@ -38,7 +40,8 @@ def train(
     if recipe not in RECIPES:
         _fail(f"unknown recipe {recipe!r}; choose from {', '.join(RECIPES)}")
     result = training_with_progress(
-        lambda progress: run(data_dir, output, recipe, steps, resume, normalize_language(language), sample_rate, progress),
+        lambda progress: run(data_dir, output, recipe, steps, resume, normalize_language(language), sample_rate, progress,
+                             seed=seed),
         threads, quiet)
     if plot:
         typer.echo(f"log plotted -> {plot_log(output)}", err=True)

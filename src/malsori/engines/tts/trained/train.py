@@ -81,11 +81,16 @@ def model_for(corpus: Corpus, recipe: Recipe) -> AcousticModel:
 
 def train(data_dir: str | Path, voice_dir: str | Path, recipe: Recipe | str = "small", steps: int | None = None,
           resume: bool = False, language: str = "kor", sample_rate: int | None = None,
-          progress: Callable[[int, int, dict], None] | None = None, export: bool = True) -> TrainResult:
-    """Train (or with ``resume`` continue) a voice from ``data_dir`` into ``voice_dir``."""
+          progress: Callable[[int, int, dict], None] | None = None, export: bool = True,
+          seed: int | None = None) -> TrainResult:
+    """Train (or with ``resume`` continue) a voice from ``data_dir`` into ``voice_dir``. ``seed``
+    (the recipe's by default) sets the initial weights and the batches: runs that differ only in
+    it show how much a recipe's result owes to chance."""
     recipe = RECIPES[recipe] if isinstance(recipe, str) else recipe
     if steps is not None:
         recipe = replace(recipe, steps=steps)
+    if seed is not None:
+        recipe = replace(recipe, seed=seed)
     voice_dir = Path(voice_dir)
     work = training_dir(voice_dir)
     files = RunFiles(work / "checkpoint.pt", work / "log.tsv", work / "snapshots")
@@ -96,6 +101,8 @@ def train(data_dir: str | Path, voice_dir: str | Path, recipe: Recipe | str = "s
                                    "curriculum": Curriculum(**saved["recipe"]["curriculum"])}),
                          steps=recipe.steps if steps is not None else saved["recipe"]["steps"])
         language, sample_rate = saved["language"], saved["sample_rate"]
+        if seed is not None and seed != recipe.seed:
+            raise DataError(f"{voice_dir}: the saved run has seed {recipe.seed}; a resumed run keeps it")
 
     corpus = prepare(data_dir, work, language, sample_rate)
     torch.manual_seed(recipe.seed)
