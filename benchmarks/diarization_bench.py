@@ -35,8 +35,8 @@ from common import DATA, peak_rss_mb  # noqa: E402
 from malsori.audio import Audio, load_audio  # noqa: E402
 from malsori.eval.speaker import diarization_scores, pooled_der  # noqa: E402
 from malsori.pipelines.diarize import DiarizationOptions, SpeakerDiarization, read_rttm, read_uem  # noqa: E402
-from malsori.pipelines.local_speakers import (LocalSpeakerOptions, local_embeddings, split_runs,  # noqa: E402
-                                              turns_from_embeddings)
+from malsori.pipelines.local_speakers import (LocalSpeakerOptions, local_embeddings, speech_in_spans,  # noqa: E402
+                                              split_runs, turns_from_embeddings, unheard_spans)
 from malsori.protocols import Diarization, SpeakerTurn  # noqa: E402
 
 PARTS = {"tune": [f"trn0{i}" for i in range(5)], "check": [f"trn0{i}" for i in range(5, 10)] + ["sample"]}
@@ -154,7 +154,8 @@ def grid(args) -> None:
             if gap is not None:
                 local = split_runs(local, gap, opts.min_embed_s)
             cache[key] = (audio, local, *local_embeddings(audio, local, encoder, opts),
-                          [r for r in pipeline.fill_vad.regions(audio) if r.end - r.start > 0.05])
+                          [r for r in speech_in_spans(pipeline.fill_vad, audio, unheard_spans(local, audio.duration))
+                           if r.end - r.start > 0.05])
         return cache[key]
 
     def run(names, opts):

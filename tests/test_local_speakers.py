@@ -7,7 +7,7 @@ import pytest
 from malsori.audio import Audio
 from malsori.engines.speaker.segmentation import FRAME_S, POWERSET, LocalSpeakers
 from malsori.pipelines.local_speakers import (LocalSpeakerOptions, cluster_embeddings, local_embeddings,
-                                              middle_frames, turns_from_embeddings)
+                                              middle_frames, speech_in_spans, turns_from_embeddings, unheard_spans)
 from malsori.protocols import Diarization, SpeechRegion
 
 RNG = np.random.default_rng(0)
@@ -102,6 +102,62 @@ def test_speech_only_the_vad_heard_is_kept_and_given_a_speaker():
     assert [(round(t.start, 1), round(t.end, 1), t.speaker) for t in late] == [(17.0, 19.0, second), (19.5, 19.8, second)]
     without = turns_from_embeddings(audio, local, VoiceOf(), keys, emb, vad, LocalSpeakerOptions(vad_fill=False))
     assert not [t for t in without if t.start >= 16.5]
+
+
+class HeardOf:
+    """An encoder that hears voice ``voice`` in anything."""
+
+    dimension = 192
+
+    def __init__(self, voice: int):
+        self.voice = voice
+
+    def embed(self, audio):
+        return near(self.voice, 0.0)
+
+
+def test_vad_speech_never_makes_a_speaker_the_model_did_not_hear():
+    """A third voice heard by one chunk only, under A (5-6 s), wins no frame; speech only the VAD
+    heard (17-19 s) that sounds like it goes to a speaker the model heard."""
+    local, who = conversation_segmentation()
+    t = (np.arange(local.active.shape[1]) + 0.5) * FRAME_S
+    local.active[0, :, 1] = (t >= 5) & (t < 6)
+    who[(0, 1)] = 3
+    audio = Audio(np.zeros(16000 * 20, np.float32), 16000)
+    keys = sorted(who)
+    emb = np.stack([near(who[k]) for k in keys])
+    vad = [SpeechRegion(0.0, 16.0), SpeechRegion(17.0, 19.0)]
+    turns = turns_from_embeddings(audio, local, HeardOf(3), keys, emb, vad, LocalSpeakerOptions())
+    result = Diarization("x", 20.0, turns)
+    assert len(result.speakers) == 2
+    assert [(round(t.start, 1), round(t.end, 1)) for t in turns if t.start >= 16.5] == [(17.0, 19.0)]
+
+
+class RecordingVAD:
+    """A VAD that hears speech from 0.5 s to 1 s into whatever it is given, and keeps the lengths."""
+
+    def __init__(self):
+        self.heard: list[float] = []
+
+    def regions(self, audio):
+        self.heard.append(audio.duration)
+        return [SpeechRegion(0.5, 1.0)]
+
+
+def test_the_vad_listens_only_where_the_model_hears_nobody():
+    local, _ = conversation_segmentation()  # speech 0-16 s of 20 s
+    spans = unheard_spans(local, 20.0, pad_s=1.0)
+    assert len(spans) == 1 and spans[0][0] == pytest.approx(15.0, abs=0.05) and spans[0][1] == 20.0
+    vad = RecordingVAD()
+    audio = Audio(np.zeros(16000 * 20, np.float32), 16000)
+    regions = speech_in_spans(vad, audio, spans)
+    assert vad.heard == [pytest.approx(20.0 - 15.0, abs=0.05)]
+    assert [(round(r.start, 1), round(r.end, 1)) for r in regions] == [(15.5, 16.0)]
+    # nobody anywhere: the whole recording; speech everywhere: nothing to hear
+    silent = LocalSpeakers(np.array([0.0]), FRAME_S, np.zeros((1, 589, 3), bool))
+    assert unheard_spans(silent, 10.0) == [(0.0, 10.0)]
+    busy = LocalSpeakers(np.array([0.0]), FRAME_S, np.ones((1, 589, 3), bool))
+    assert unheard_spans(busy, 589 * FRAME_S) == []
 
 
 def test_a_recording_the_model_hears_nobody_in_is_the_vads_speech_of_one_speaker():

@@ -26,7 +26,8 @@ import numpy as np
 from malsori.audio import Audio
 from malsori.engines.speaker import unit, unit_rows
 from malsori.errors import AudioError, MalsoriError
-from malsori.pipelines.local_speakers import LocalSpeakerOptions, ProgressHook, diarize_local_speakers, true_runs
+from malsori.pipelines.local_speakers import (LocalSpeakerOptions, ProgressHook, diarize_local_speakers, speech_in_spans,
+                                              true_runs, unheard_spans)
 from malsori.protocols import Diarization, Segment, SpeakerEncoder, SpeakerTurn, SpeechRegion, VoiceActivityDetector
 
 FRAME_S = 0.05
@@ -134,7 +135,8 @@ class SpeakerDiarization:
         if self.method == "local":
             hook("speech", 0, 1)
             local = self.segmentation.local_speakers(audio, self.options.local.chunk_step_s)
-            regions = [r for r in self.fill_vad.regions(audio) if r.end - r.start > 0.05]
+            spans = unheard_spans(local, audio.duration)
+            regions = [r for r in speech_in_spans(self.fill_vad, audio, spans) if r.end - r.start > 0.05]
             hook("speech", 1, 1)
             options = replace(self.options.local, exclusive=self.options.local.exclusive or self.options.exclusive)
             result.turns = numbered_by_first_turn(diarize_local_speakers(

@@ -13,7 +13,7 @@
    best-scoring speakers as the segmentation says are talking there.
 5. The segmentation model hears almost nothing in some quiet far-field recordings: where the VAD
    hears speech and the model hears nobody, one speaker is kept too, taken from an embedding of
-   that speech or from the nearest frame.
+   that speech or from the nearest frame. The VAD listens only there (``unheard_spans``).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from malsori.protocols import SpeakerTurn, SpeechRegion
 
 ProgressHook = Callable[[str, int, int], None]  # (step, completed, total)
 EMBED_GROUP = 64  # pieces copied out of the filterbank at a time
+VAD_WINDOW_S = 512 / 16000  # Silero's window
 
 
 @dataclass
@@ -273,22 +274,60 @@ def split_runs(local, gap_s: float, min_s: float):
 
 def reconstruct(local, mapping: np.ndarray, count: int, total: int) -> tuple[np.ndarray, np.ndarray]:
     """Per recording frame: each global speaker's activity averaged over the chunks covering the
-    frame (total, count), and how many speakers talk there (rounded mean over chunks)."""
+    frame (total, count), and how many speakers talk there (``talking_frames``)."""
     chunks, frames, _ = local.active.shape
     score = np.zeros((total + frames, count))
-    talking = np.zeros(total + frames)
     seen = np.zeros(total + frames)
     for c, offset in enumerate(local.frame_offsets()):
         active = local.active[c]
-        talking[offset:offset + frames] += active.sum(axis=1)
         seen[offset:offset + frames] += 1
         for s, k in enumerate(mapping[c]):
             if k >= 0:  # distinct per chunk (matched), so adding is each chunk's own activity
                 score[offset:offset + frames, k] += active[:, s]
     covered = seen > 0
     score[covered] /= seen[covered, None]
+    return score[:total], talking_frames(local, total)
+
+
+def talking_frames(local, total: int) -> np.ndarray:
+    """How many speakers talk in each of the recording's ``total`` frames: the mean over the
+    chunks covering the frame, rounded."""
+    chunks, frames, _ = local.active.shape
+    talking = np.zeros(total + frames)
+    seen = np.zeros(total + frames)
+    for c, offset in enumerate(local.frame_offsets()):
+        talking[offset:offset + frames] += local.active[c].sum(axis=1)
+        seen[offset:offset + frames] += 1
+    covered = seen > 0
     talking[covered] /= seen[covered]
-    return score[:total], np.rint(talking[:total]).astype(int)
+    return np.rint(talking[:total]).astype(int)
+
+
+def unheard_spans(local, duration: float, pad_s: float = 1.0) -> list[tuple[float, float]]:
+    """(start, end) seconds where the segmentation model hears nobody, widened by ``pad_s`` each
+    side and joined where they meet: the only places the VAD's speech is used (step 5), so the
+    VAD need not hear the rest (it took a tenth of the diarizer's time)."""
+    total = int(np.ceil(duration / local.step))
+    spans: list[list[float]] = []
+    for a, b in true_runs(talking_frames(local, total) == 0):
+        start, end = max(0.0, a * local.step - pad_s), min(duration, b * local.step + pad_s)
+        if spans and start <= spans[-1][1]:
+            spans[-1][1] = end
+        else:
+            spans.append([start, end])
+    return [(a, b) for a, b in spans]
+
+
+def speech_in_spans(vad, audio: Audio, spans: list[tuple[float, float]]) -> list[SpeechRegion]:
+    """The speech ``vad`` hears inside each span of ``audio``, on the recording's time line."""
+    regions = []
+    for start, end in spans:
+        # On the grid of the VAD's own windows over the whole recording (Silero: 512 samples at
+        # 16 kHz), where it hears the same thing as it would over the whole recording.
+        start = np.floor(start / VAD_WINDOW_S) * VAD_WINDOW_S
+        piece = audio.slice(start, end)
+        regions += [SpeechRegion(start + r.start, min(end, start + r.end)) for r in vad.regions(piece)]
+    return regions
 
 
 def diarize_local_speakers(audio: Audio, local, encoder, vad_regions: list[SpeechRegion] | None,
@@ -328,23 +367,36 @@ def turns_from_embeddings(audio: Audio, local, encoder, keys, embeddings: np.nda
     talking = np.minimum(talking, len(centroids))
     if options.exclusive:
         talking = np.minimum(talking, 1)
+    # Speech only the VAD heard goes to speakers the model heard somewhere: a cluster that wins no
+    # frame of the model's own would otherwise become a speaker made of VAD blips.
+    heard = _on(score, talking).any(axis=0)
+    if heard.any():
+        score[:, ~heard] = 0.0
+    else:
+        heard[:] = True
     if vad is not None and options.vad_fill:
         missed = vad & (talking == 0)
         talking[missed] = 1
-        _fill_missed(audio, encoder, score, missed, centroids, step, options)
+        _fill_missed(audio, encoder, score, missed, centroids, heard, step, options)
     unscored = (talking > 0) & (score.max(axis=1) <= 0)
     if unscored.any():
         _fill_nearest(score, unscored)
+    return _turns(_on(score, talking), step, options, name)
+
+
+def _on(score: np.ndarray, talking: np.ndarray) -> np.ndarray:
+    """(frames, speakers): in each frame, the ``talking`` best-scoring speakers."""
     ranked = np.argsort(-score, axis=1)
     on = np.zeros_like(score, bool)
-    for rank in range(min(len(centroids), int(talking.max(initial=0)))):
+    for rank in range(min(score.shape[1], int(talking.max(initial=0)))):
         rows = np.flatnonzero(talking > rank)
         on[rows, ranked[rows, rank]] = True
-    return _turns(on, step, options, name)
+    return on
 
 
-def _fill_missed(audio, encoder, score, missed, centroids, step, options) -> None:
-    """Speech only the VAD heard, in runs long enough to embed, scored by its embedding."""
+def _fill_missed(audio, encoder, score, missed, centroids, allowed, step, options) -> None:
+    """Speech only the VAD heard, in runs long enough to embed, given to the ``allowed`` speaker
+    nearest its embedding."""
     runs = [(a, b) for a, b in true_runs(missed) if (b - a) * step >= options.min_fill_embed_s
             and score[a:b].max(initial=0) <= 0]
     if not runs:
@@ -352,7 +404,7 @@ def _fill_missed(audio, encoder, score, missed, centroids, step, options) -> Non
     selections = [(a * step, np.ones(b - a, bool)) for a, b in runs]
     vectors = embed_selections(audio, encoder, selections, step)
     for (a, b), vector in zip(runs, vectors):
-        score[a:b, int(np.argmax(centroids @ vector))] = 1e-3  # below any speaker the model heard
+        score[a:b, int(np.argmax(np.where(allowed, centroids @ vector, -np.inf)))] = 1e-3  # below any the model heard
 
 
 def _fill_nearest(score: np.ndarray, unscored: np.ndarray) -> None:
