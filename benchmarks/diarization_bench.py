@@ -13,7 +13,8 @@ segmentation-3.0 + CAM++ + agglomerative clustering) and, in the same process, t
 
     python benchmarks/diarization_bench.py [--parts tune,check] [--collar 0.25]
     python benchmarks/diarization_bench.py --grid        # the local-speaker settings, tune half only
-    python benchmarks/diarization_bench.py --long 3600   # speed and peak memory on a long recording
+    python benchmarks/diarization_bench.py --joined      # each half's files joined into one recording
+    python benchmarks/diarization_bench.py --long 3600   # speed, peak memory and DER on an hour
 
 pyannote's segmentation-3.0 was trained on AMI's training split, which the trn excerpts come from:
 its share of these figures is not held out from the model, only from our tuning.
@@ -191,22 +192,51 @@ def grid(args) -> None:
               f"speakers right {right}/{len(PARTS[part])}")
 
 
-def long_run(args) -> None:
-    """A recording of ``--long`` seconds made of the dev files end to end (each a new 'meeting'
-    segment with its own voices): speed and peak memory of the default pipeline."""
+def joined_recording(names: list[str], seconds: float | None = None) -> tuple[Audio, Diarization]:
+    """The dev files ``names`` end to end, repeated up to ``seconds`` (the same voices come back,
+    as in a long meeting), and their references joined the same way."""
     refs, _ = load_dev()
-    pieces = [load_audio(FOLDER / f"{n}.wav").to_mono().resample(16000).samples for n in sorted(refs)]
+    pieces = [load_audio(FOLDER / f"{n}.wav").to_mono().resample(16000).samples for n in names]
     joined = np.concatenate(pieces)
-    repeats = int(np.ceil(args.long * 16000 / len(joined)))
-    audio = Audio(np.tile(joined, repeats)[: int(args.long * 16000)], 16000)
+    seconds = seconds or len(joined) / 16000
+    repeats = int(np.ceil(seconds * 16000 / len(joined)))
+    audio = Audio(np.tile(joined, repeats)[: int(round(seconds * 16000))], 16000)
+    starts = np.cumsum([0] + [len(p) for p in pieces])[:-1] / 16000
+    period = len(joined) / 16000
+    turns = [SpeakerTurn(r * period + o + t.start, min(seconds, r * period + o + t.end), t.speaker)
+             for r in range(repeats) for n, o in zip(names, starts) for t in refs[n].turns
+             if r * period + o + t.start < seconds]
+    return audio, Diarization("joined", seconds, turns)
+
+
+def joined_run(args) -> None:
+    """Each half's files joined into one recording: the speaker count and DER when voices come
+    and go over minutes rather than 30 s (the cluster-size rule was chosen on tune joined)."""
     pipeline = SpeakerDiarization()
-    pipeline.apply(Audio(joined[:16000 * 30], 16000))  # models loaded before timing
+    for part in [p for p in args.parts.split(",") if p]:
+        audio, reference = joined_recording(PARTS[part])
+        result = pipeline.apply(audio, uri=part, max_speakers=args.max_speakers)
+        scores = diarization_scores(reference, result, collar=args.collar, uem=(0.0, audio.duration))
+        print(f"{part} joined ({audio.duration:.0f} s): DER {scores['DER']:.1%} (miss {scores['miss']:.1%}, "
+              f"FA {scores['false_alarm']:.1%}, confusion {scores['confusion']:.1%}), "
+              f"{len(result.speakers)} speakers (reference {len(reference.speakers)})")
+
+
+def long_run(args) -> None:
+    """A recording of ``--long`` seconds made of all the dev files end to end, repeated: speed,
+    peak memory, and DER against the references joined the same way."""
+    audio, reference = joined_recording(sorted(load_dev()[0]), args.long)
+    pipeline = SpeakerDiarization()
+    pipeline.apply(audio.slice(0, 30))  # models loaded before timing
     before = peak_rss_mb()
     t0 = time.perf_counter()
     result = pipeline.apply(audio, max_speakers=args.max_speakers)
     seconds = time.perf_counter() - t0
+    scores = diarization_scores(reference, result, collar=args.collar, uem=(0.0, args.long))
     print(f"{args.long:.0f} s recording: {seconds:.1f} s ({args.long / seconds:.0f}x real time), "
-          f"{len(result.speakers)} speakers, {len(result.turns)} turns; peak RSS {peak_rss_mb():.0f} MB "
+          f"{len(result.speakers)} speakers (reference {len(reference.speakers)}, at most {args.max_speakers} asked), "
+          f"{len(result.turns)} turns, DER {scores['DER']:.1%} (miss {scores['miss']:.1%}, FA {scores['false_alarm']:.1%}, "
+          f"confusion {scores['confusion']:.1%}); peak RSS {peak_rss_mb():.0f} MB "
           f"(after loading models: {before:.0f} MB; the audio alone: {audio.samples.nbytes / 2**20:.0f} MB)")
 
 
@@ -217,16 +247,19 @@ def main() -> None:
     parser.add_argument("--grid", action="store_true")
     parser.add_argument("--steps", default="2.5", help="--grid: chunk steps to try (s)")
     parser.add_argument("--long", type=float, default=0.0)
+    parser.add_argument("--joined", action="store_true", help="each half's files joined into one recording")
     parser.add_argument("--chunk-step", type=float, default=None, help="seconds between segmentation chunks")
     parser.add_argument("--embed-every", type=int, default=None, help="embed the local speakers of every n-th chunk")
     parser.add_argument("--max-embed", type=float, default=None, help="seconds of a local speaker embedded at most")
-    parser.add_argument("--max-speakers", type=int, default=8)
+    parser.add_argument("--max-speakers", type=int, default=30, help="--joined, --long: at most this many speakers")
     args = parser.parse_args()
     if not (FOLDER / "ami_train.rttm").is_file():
         print(f"SKIP: dev data not found at {FOLDER}")
         return
     if args.long:
         long_run(args)
+    elif args.joined:
+        joined_run(args)
     elif args.grid:
         grid(args)
     else:

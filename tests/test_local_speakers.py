@@ -40,6 +40,17 @@ def test_the_speaker_count_follows_the_threshold_and_the_bounds():
     assert len(set(cluster_embeddings(few, LocalSpeakerOptions(min_cluster_share=0.0)))) == 3
 
 
+def test_a_voice_heard_a_little_in_a_long_recording_is_still_a_speaker():
+    """Over many embeddings a share of them would swallow a voice that talks a little: a few
+    embeddings of it are enough, and a lone stray one still joins a big cluster."""
+    emb = np.stack([near(v) for v in [0] * 100 + [1] * 100 + [2] * 4])
+    labels = cluster_embeddings(emb, LocalSpeakerOptions())
+    assert len(set(labels)) == 3 and len(set(labels[-4:])) == 1 and labels[-1] not in labels[:200]
+    assert len(set(cluster_embeddings(emb, LocalSpeakerOptions(min_cluster_size=10)))) == 2
+    stray = np.stack([near(v) for v in [0] * 100 + [1] * 100 + [3]])
+    assert len(set(cluster_embeddings(stray, LocalSpeakerOptions()))) == 2
+
+
 def conversation_segmentation(seconds=20.0, step=2.5):
     """A's speech 0-8 s, B's 7-16 s (both in 7-8 s), nobody after: in 10 s chunks where each
     chunk numbers its speakers its own way (B first in odd chunks)."""
